@@ -1,0 +1,189 @@
+"""The analysis of one file: every call in its event-loop functions, classified and reported.
+
+An `Analysis` holds one project's state (facts, resolution, handlers, summaries) and is shared
+by every file checked in the process, so each module is parsed once however many files import
+it. `check(path)` returns the file's findings, or its problem when it cannot be analysed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from async_pitfalls_lint.catalog import Catalog, load_catalog
+from async_pitfalls_lint.checks import OFFLOADING_CHECKS, CheckContext
+from async_pitfalls_lint.config import Settings
+from async_pitfalls_lint.facts import CallSite, FunctionFacts, ref_text
+from async_pitfalls_lint.knowledge import KnowledgeBase, build_knowledge
+from async_pitfalls_lint.model import FileProblem, FileResult, Finding, Span
+from async_pitfalls_lint.names import Resolver
+from async_pitfalls_lint.project import Project, project_root_for
+from async_pitfalls_lint.routes import RouteFinder
+from async_pitfalls_lint.scopes import EventLoopIndex, Reason
+from async_pitfalls_lint.selection import Selection
+from async_pitfalls_lint.summaries import CallClassifier, Chain, Classified
+
+
+@dataclass(frozen=True)
+class CallFinding:
+    """A blocking call found in an event-loop function, before it becomes a Finding."""
+
+    site: CallSite
+    classified: Classified
+
+
+class Analysis:
+    """Analysis state for one project root and one set of settings."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog: Catalog = load_catalog()
+        self.kb: KnowledgeBase = build_knowledge(
+            dict(settings.extra_blocking), settings.allow, settings.route_decorators
+        )
+        self.project = Project(root, settings)
+        self.resolver = Resolver(self.project, self.kb)
+        self.routes = RouteFinder(self.project, self.resolver, self.kb)
+        self.index = EventLoopIndex(self.project, self.resolver, self.routes, settings.scope)
+        self.classifier = CallClassifier(self.project, self.resolver, self.kb, settings.max_depth)
+        self.selection = Selection(self.catalog, settings)
+
+    # -- entry point ----------------------------------------------------------------------------
+    def check(self, path: str, display: str | None = None) -> FileResult:
+        path = os.path.abspath(path)
+        if display is None:
+            display = self.project.display(path)
+        result = FileResult(display)
+        problem = self.project.problem_for(path)
+        if problem is not None:
+            result.problem = FileProblem(display, problem)
+            if self.selection.enabled("APL900", display):
+                result.findings.append(self._problem_finding(display, problem))
+            return result
+        facts = self.project.facts_for(path)
+        if facts is None or not facts.has_async:
+            return result
+        findings: list[Finding] = []
+        for qualname, reason in self.index.reasons_in(path).items():
+            function = facts.functions.get(qualname)
+            if function is not None:
+                findings.extend(self._check_function(path, display, function, reason))
+        seen: set[tuple[int, int, str]] = set()
+        for finding in sorted(findings, key=Finding.sort_key):
+            key = (finding.line, finding.column, finding.code)
+            if key not in seen and self.selection.enabled(finding.code, display):
+                seen.add(key)
+                result.findings.append(finding)
+        return result
+
+    def _problem_finding(self, display: str, problem: str) -> Finding:
+        rule = self.catalog["APL900"]
+        return Finding(display, rule.code, rule.render(problem=problem), Span(1, 0, 1, 0), "all")
+
+    # -- one event-loop function ----------------------------------------------------------------
+    def _check_function(
+        self, path: str, display: str, function: FunctionFacts, reason: Reason
+    ) -> list[Finding]:
+        scope = reason.describe(_short(function.qualname))
+        blocking: list[CallFinding] = []
+        findings: list[Finding] = []
+        for site in function.calls:
+            classified = self.classifier.classify(path, site)
+            if classified.kind == "blocking":
+                findings.append(self._direct_finding(display, site, classified, scope))
+                blocking.append(CallFinding(site, classified))
+            elif classified.kind == "helper" and classified.chain is not None:
+                findings.append(self._helper_finding(display, site, classified.chain, scope, reason, function))
+                blocking.append(CallFinding(site, classified))
+        context = CheckContext(self, path, display, function, reason, scope, blocking)
+        for check in OFFLOADING_CHECKS:
+            findings.extend(check(context))
+        return findings
+
+    def _direct_finding(self, display: str, site: CallSite, found: Classified, scope: str) -> Finding:
+        assert found.entry is not None
+        category = found.entry.category
+        rule = self.catalog[self.catalog.code_for("blocking-call", category)]
+        callee = describe_callee(site, found.resolved)
+        alternative = found.entry.alternative or self.catalog.categories[category].alternative
+        message = rule.render(callee=callee, scope=scope, alternative=alternative)
+        return Finding(display, rule.code, message, _span(site), category, callee=found.resolved)
+
+    def _helper_finding(
+        self,
+        display: str,
+        site: CallSite,
+        chain: Chain,
+        scope: str,
+        reason: Reason,
+        function: FunctionFacts,
+    ) -> Finding:
+        category = chain.category
+        rule = self.catalog[self.catalog.code_for("blocking-helper", category)]
+        helper = ref_text(site.callee)
+        last = chain.steps[-1]
+        names = " → ".join([helper, *(step.label for step in chain.steps)])
+        chain_text = f"{names} at {last.path}:{last.line}"
+        category_info = self.catalog.categories[category]
+        alternative = category_info.helper_alternative.format(helper=_bare_name(helper))
+        if reason.is_handler and reason.handler.kind in ("route", "dependency"):
+            alternative += f" or make {_short(function.qualname)} a plain def"
+        doing = _doing(category_info.doing, chain, category)
+        message = rule.render(
+            callee=f"{helper}()", doing=doing, scope=scope, chain=chain_text, alternative=alternative
+        )
+        return Finding(
+            display,
+            rule.code,
+            message,
+            _span(site),
+            category,
+            callee=chain.resolved,
+            chain=chain.steps,
+        )
+
+
+def _doing(default: str, chain: Chain, category: str) -> str:
+    what = chain.entry.what
+    if not what:
+        return default
+    return f"CPU-heavy {what}" if category == "cpu" else what
+
+
+def describe_callee(site: CallSite, resolved: str) -> str:
+    text = ref_text(site.callee)
+    if resolved and resolved != text and not resolved.endswith("." + text):
+        return f"{text}() ({resolved})"
+    return f"{text}()"
+
+
+def _span(site: CallSite) -> Span:
+    return Span(site.line, site.column, site.end_line, site.end_column)
+
+
+def _short(qualname: str) -> str:
+    return qualname.split("#", 1)[0].replace(".<locals>", "")
+
+
+def _bare_name(text: str) -> str:
+    return text.rsplit("(", 1)[0]
+
+
+# -- one Analysis per project and settings, for the life of the process ----------------------------
+_ANALYSES: dict[tuple[str, Settings], Analysis] = {}
+
+
+def analysis_for(path: Path, settings: Settings) -> Analysis:
+    root = project_root_for(path, settings)
+    key = (os.path.abspath(root), settings)
+    analysis = _ANALYSES.get(key)
+    if analysis is None:
+        analysis = Analysis(root, settings)
+        _ANALYSES[key] = analysis
+    return analysis
+
+
+def reset_analyses() -> None:
+    """Forget every project's state (tests, long-lived processes after edits)."""
+    _ANALYSES.clear()

@@ -1,0 +1,105 @@
+"""Content-addressed on-disk cache of module facts.
+
+Entries are keyed by a hash of the file's bytes, and live in a folder named after the tool
+version and a hash of the packaged data, so a new version never reads an old entry. Writes go
+to a temporary file that is atomically renamed, so a killed run or two concurrent runs never
+leave a partial entry; a damaged entry reads as a miss. A cache folder that cannot be written
+turns caching off with one warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from async_pitfalls_lint import __version__
+
+CACHE_DIR_NAME = ".async_pitfalls_lint_cache"
+_FORMAT = 1
+
+
+def content_key(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def _data_fingerprint() -> str:
+    digest = hashlib.blake2b(digest_size=8)
+    for name in ("blocking.toml", "fastapi.toml"):
+        digest.update(resources.files("async_pitfalls_lint").joinpath("data", name).read_bytes())
+    return digest.hexdigest()
+
+
+class DiskCache:
+    def __init__(self, directory: Path) -> None:
+        self.base = directory
+        self.directory = directory / f"v{__version__}-f{_FORMAT}-{_data_fingerprint()}"
+        self.enabled = True
+        self.warning: str | None = None
+        self._prepared = False
+
+    def _prepare(self) -> None:
+        self._prepared = True
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            ignore = self.base / ".gitignore"
+            if not ignore.exists():
+                _atomic_write(ignore, b"# created by async-pitfalls-lint\n*\n")
+            tag = self.base / "CACHEDIR.TAG"
+            if not tag.exists():
+                _atomic_write(
+                    tag,
+                    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+                    b"# This is a cache directory created by async-pitfalls-lint.\n",
+                )
+        except OSError as error:
+            self._disable(error)
+
+    def _disable(self, error: OSError) -> None:
+        self.enabled = False
+        self.warning = f"cache disabled: cannot write to {self.base}: {error.strerror or error}"
+
+    def _entry(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.pickle"
+
+    def get(self, key: str) -> object | None:
+        if not self.enabled:
+            return None
+        try:
+            with open(self._entry(key), "rb") as handle:
+                return pickle.load(handle)
+        except FileNotFoundError:
+            return None
+        except Exception:  # a truncated or foreign entry is a miss; it will be rewritten
+            return None
+
+    def put(self, key: str, value: object) -> None:
+        if not self.enabled:
+            return
+        if not self._prepared:
+            self._prepare()
+            if not self.enabled:
+                return
+        entry = self._entry(key)
+        try:
+            entry.parent.mkdir(exist_ok=True)
+            _atomic_write(entry, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError as error:
+            self._disable(error)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise

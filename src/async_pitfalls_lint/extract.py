@@ -1,0 +1,818 @@
+"""The single pass over a libcst module that records its facts (see facts.py).
+
+One traversal visits every statement and expression once, keeping a stack of scopes (module,
+class bodies, functions). It records bindings as refs, every call with its arguments and
+whether it is awaited, decorators, parameters and annotations. It does not resolve anything:
+that needs other modules and happens in names.py. Lambda bodies are not recorded (they run
+only when called, usually off the event loop); comprehensions run inline and are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import libcst as cst
+
+from async_pitfalls_lint.facts import (
+    CallSite,
+    ClassFacts,
+    FunctionFacts,
+    ModuleFacts,
+    Param,
+    Ref,
+)
+from async_pitfalls_lint.positions import LineIndex, node_offsets
+
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar", "rpar", "comma", "semicolon", "leading_lines", "header", "footer",
+        "lines_after_decorators", "trailing_whitespace", "colon", "dot", "star", "equal",
+        "operator", "lbracket", "rbracket", "lbrace", "rbrace", "newline", "indent",
+        "asynchronous", "whitespace_before", "whitespace_after", "first_line",
+        "empty_lines", "prefix", "quote", "raw_value", "value_annotation",
+    }
+)  # fmt: skip
+
+_GENERATOR_WRAPPERS = frozenset(
+    {
+        "Generator", "Iterator", "Iterable", "AsyncGenerator", "AsyncIterator",
+        "AsyncIterable", "Awaitable", "ContextManager", "AsyncContextManager",
+        "AbstractContextManager", "AbstractAsyncContextManager",
+    }
+)  # fmt: skip
+_OPTIONAL_WRAPPERS = frozenset({"Optional", "Final", "ClassVar", "Required", "NotRequired"})
+_DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
+REGISTRATION_NAMES = frozenset(
+    {
+        "add_api_route", "add_route", "add_api_websocket_route", "add_websocket_route",
+        "add_exception_handler", "add_event_handler", "add_middleware", "Route",
+        "WebSocketRoute", "APIRoute", "APIWebSocketRoute", "Middleware", "FastAPI",
+        "Starlette", "APIRouter", "Router", "include_router", "mount", "Mount",
+    }
+)  # fmt: skip
+
+
+@lru_cache(maxsize=None)
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    return tuple(
+        f.name
+        for f in dataclasses.fields(node_type)
+        if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+    )
+
+
+def _last_name(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = _dotted(node.value)
+        return None if base is None else f"{base}.{node.attr.value}"
+    return None
+
+
+def _dotted_module(node: cst.Attribute | cst.Name | None) -> str:
+    if node is None:
+        return ""
+    return _dotted(node) or ""
+
+
+class _Scope:
+    __slots__ = ("class_facts", "function", "id", "kind", "parent_id")
+
+    def __init__(
+        self,
+        kind: str,
+        scope_id: str,
+        parent_id: str,
+        function: FunctionFacts | None = None,
+        class_facts: ClassFacts | None = None,
+    ) -> None:
+        self.kind = kind
+        self.id = scope_id
+        self.parent_id = parent_id
+        self.function = function
+        self.class_facts = class_facts
+
+
+class Extractor:
+    """Walk one module once and return its ModuleFacts."""
+
+    def __init__(self, module: cst.Module, text: str) -> None:
+        self.module = module
+        self.text = text
+        self.facts = ModuleFacts()
+        self._scopes: list[_Scope] = [_Scope("module", "", "")]
+        self._sink: list[CallSite] = self.facts.calls
+        self._shadowed: list[frozenset[str]] = []
+        self._awaited: cst.CSTNode | None = None
+        self._type_checking = 0
+        self._call_nodes: list[tuple[cst.Call, CallSite]] = []
+        self._def_nodes: list[tuple[cst.CSTNode, FunctionFacts, int]] = []
+        self._expr_handlers: dict[type, Callable[[Any], Ref | None]] = {
+            cst.Name: self._name,
+            cst.Attribute: self._attribute,
+            cst.Call: self._call,
+            cst.Await: self._await,
+            cst.Subscript: self._subscript,
+            cst.BinaryOperation: self._binary,
+            cst.SimpleString: self._string,
+            cst.List: self._sequence,
+            cst.Tuple: self._sequence,
+            cst.Set: self._sequence,
+            cst.Dict: self._dict,
+            cst.Lambda: self._lambda,
+            cst.ListComp: self._comprehension,
+            cst.SetComp: self._comprehension,
+            cst.GeneratorExp: self._comprehension,
+            cst.DictComp: self._comprehension,
+            cst.NamedExpr: self._walrus,
+            cst.Yield: self._yield,
+        }
+        self._stmt_handlers: dict[type, Callable[[Any], None]] = {
+            cst.SimpleStatementLine: self._simple_line,
+            cst.SimpleStatementSuite: self._simple_line,
+            cst.FunctionDef: self._function,
+            cst.ClassDef: self._class,
+            cst.If: self._if,
+            cst.For: self._for,
+            cst.While: self._while,
+            cst.With: self._with,
+            cst.Try: self._try,
+            cst.Expr: self._expr_statement,
+            cst.Assign: self._assign,
+            cst.AnnAssign: self._ann_assign,
+            cst.AugAssign: self._aug_assign,
+            cst.Return: self._return,
+            cst.Import: self._import,
+            cst.ImportFrom: self._import_from,
+            cst.Global: self._global,
+            cst.Nonlocal: self._global,
+            cst.Pass: _ignore,
+            cst.Break: _ignore,
+            cst.Continue: _ignore,
+        }
+        try_star = getattr(cst, "TryStar", None)
+        if try_star is not None:
+            self._stmt_handlers[try_star] = self._try
+        type_alias = getattr(cst, "TypeAlias", None)
+        if type_alias is not None:
+            self._stmt_handlers[type_alias] = self._type_alias
+
+    # -- entry point ----------------------------------------------------------------------------
+    def run(self) -> ModuleFacts:
+        self._body(self.module.body)
+        self._fill_positions()
+        return self.facts
+
+    def _fill_positions(self) -> None:
+        starts: list[cst.CSTNode] = [call.func for call, _ in self._call_nodes]
+        ends: list[cst.CSTNode] = [call for call, _ in self._call_nodes]
+        callee_ends: list[cst.CSTNode] = [call.func for call, _ in self._call_nodes]
+        def_starts: list[cst.CSTNode] = [node for node, _, _ in self._def_nodes]
+        if not starts and not def_starts:
+            return
+        start_offsets, end_offsets = node_offsets(
+            self.module, starts + def_starts, ends + callee_ends
+        )
+        index = LineIndex(self.text)
+        count = len(self._call_nodes)
+        for slot, (_, site) in enumerate(self._call_nodes):
+            site.start = start_offsets[slot]
+            site.end = end_offsets[slot]
+            site.callee_end = end_offsets[count + slot]
+            site.line, site.column = index.position(site.start)
+            site.end_line, site.end_column = index.position(site.end)
+        for slot, (_, function, keyword_width) in enumerate(self._def_nodes):
+            function.def_start = start_offsets[count + slot] - keyword_width
+            function.line, function.column = index.position(function.def_start)
+
+    # -- scopes ---------------------------------------------------------------------------------
+    @property
+    def _scope(self) -> _Scope:
+        return self._scopes[-1]
+
+    def _lookup_scope_id(self) -> str:
+        return self._scope.id
+
+    def _bind(self, name: str, value: Ref | None) -> None:
+        scope = self._scope
+        if scope.kind == "function":
+            assert scope.function is not None
+            if name in scope.function.globals:
+                self.facts.bindings.setdefault(name, []).append(value)
+            else:
+                scope.function.locals.setdefault(name, []).append(value)
+        elif scope.kind == "class":
+            assert scope.class_facts is not None
+            scope.class_facts.attributes.setdefault(name, []).append(value)
+        elif self._type_checking and value is not None and value[0] == "imp":
+            self.facts.type_only[name] = value
+        else:
+            self.facts.bindings.setdefault(name, []).append(value)
+
+    def _bind_target(self, target: cst.BaseExpression, value: Ref | None) -> None:
+        if isinstance(target, cst.Name):
+            self._bind(target.value, value)
+        elif isinstance(target, cst.Attribute):
+            self._bind_attribute(target, value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            items = value[1] if value is not None and value[0] == "l" else None
+            elements = target.elements
+            for position, element in enumerate(elements):
+                item = items[position] if items is not None and len(items) == len(elements) else None
+                inner = element.value
+                if isinstance(inner, cst.StarredElement):
+                    inner = inner.value
+                    item = None
+                self._bind_target(inner, item)
+        elif isinstance(target, cst.StarredElement):
+            self._bind_target(target.value, None)
+        else:
+            self.expr(target)
+
+    def _bind_attribute(self, target: cst.Attribute, value: Ref | None) -> None:
+        base = target.value
+        function = self._current_function()
+        if (
+            isinstance(base, cst.Name)
+            and function is not None
+            and function.class_qualname is not None
+            and function.params
+            and function.params[0].name == base.value
+        ):
+            class_facts = self.facts.classes.get(function.class_qualname)
+            if class_facts is not None:
+                class_facts.attributes.setdefault(target.attr.value, []).append(value)
+                return
+        self.expr(base)
+
+    def _current_function(self) -> FunctionFacts | None:
+        scope = self._scope
+        return scope.function if scope.kind == "function" else None
+
+    # -- statements -----------------------------------------------------------------------------
+    def _body(self, statements: Iterable[cst.CSTNode]) -> None:
+        handlers = self._stmt_handlers
+        for statement in statements:
+            handler = handlers.get(type(statement))
+            if handler is not None:
+                handler(statement)
+            else:
+                self._generic(statement)
+
+    def _block(self, block: cst.BaseSuite) -> None:
+        self._body(block.body)
+
+    def _simple_line(self, line: cst.SimpleStatementLine | cst.SimpleStatementSuite) -> None:
+        self._body(line.body)
+
+    def _expr_statement(self, node: cst.Expr) -> None:
+        self.expr(node.value)
+
+    def _assign(self, node: cst.Assign) -> None:
+        value = self._value_or_type(node.value)
+        for target in node.targets:
+            self._bind_target(target.target, value)
+
+    def _value_or_type(self, node: cst.BaseExpression) -> Ref | None:
+        """Module and class level `X = Annotated[...]`/`Optional[...]` define type aliases."""
+        if isinstance(node, cst.Subscript) and self._scope.kind != "function":
+            base = _last_name(node.value)
+            if base == "Annotated" or base in _OPTIONAL_WRAPPERS or base == "Union":
+                return self.type_ref(node)
+        return self.expr(node)
+
+    def _ann_assign(self, node: cst.AnnAssign) -> None:
+        annotation = self.type_ref(node.annotation.annotation)
+        value = self.expr(node.value) if node.value is not None else None
+        if annotation is not None and value is not None:
+            bound: Ref | None = ("ann", annotation, value)
+        elif annotation is not None:
+            bound = ("i", annotation)
+        else:
+            bound = value
+        self._bind_target(node.target, bound)
+
+    def _aug_assign(self, node: cst.AugAssign) -> None:
+        self.expr(node.value)
+        if isinstance(node.target, cst.Name):
+            self._bind(node.target.value, None)
+        else:
+            self.expr(node.target)
+
+    def _type_alias(self, node: Any) -> None:
+        self._bind(node.name.value, self.type_ref(node.value))
+
+    def _return(self, node: cst.Return) -> None:
+        value = self.expr(node.value) if node.value is not None else ("none",)
+        function = self._current_function()
+        if function is not None:
+            function.return_values.append(value)
+
+    def _global(self, node: cst.Global | cst.Nonlocal) -> None:
+        function = self._current_function()
+        if function is not None and isinstance(node, cst.Global):
+            function.globals.update(item.name.value for item in node.names)
+
+    def _import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = _dotted_module(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self._bind(alias.asname.name.value, ("imp", 0, dotted))
+            else:
+                top = dotted.split(".", 1)[0]
+                self._bind(top, ("imp", 0, top))
+
+    def _import_from(self, node: cst.ImportFrom) -> None:
+        level = len(node.relative)
+        module = _dotted_module(node.module)
+        if isinstance(node.names, cst.ImportStar):
+            self.facts.star_imports.append(("imp", level, module))
+            return
+        for alias in node.names:
+            name = _dotted_module(alias.name)
+            dotted = f"{module}.{name}" if module else name
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self._bind(local, ("imp", level, dotted))
+
+    def _if(self, node: cst.If) -> None:
+        current: cst.If | None = node
+        while current is not None:
+            type_checking = _dotted(current.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+            self.expr(current.test)
+            if type_checking:
+                self._type_checking += 1
+                self._block(current.body)
+                self._type_checking -= 1
+            else:
+                self._block(current.body)
+            orelse = current.orelse
+            if isinstance(orelse, cst.If):
+                current = orelse
+            else:
+                if orelse is not None:
+                    self._block(orelse.body)
+                current = None
+
+    def _for(self, node: cst.For) -> None:
+        self.expr(node.iter)
+        self._bind_target(node.target, None)
+        if node.asynchronous is not None:
+            self._mark_awaits()
+        self._block(node.body)
+        if node.orelse is not None:
+            self._block(node.orelse.body)
+
+    def _while(self, node: cst.While) -> None:
+        self.expr(node.test)
+        self._block(node.body)
+        if node.orelse is not None:
+            self._block(node.orelse.body)
+
+    def _with(self, node: cst.With) -> None:
+        if node.asynchronous is not None:
+            self._mark_awaits()
+        for item in node.items:
+            before = len(self._sink)
+            value = self.expr(item.item)
+            for site in self._sink[before:]:
+                site.in_with_item = True
+            if item.asname is not None:
+                self._bind_target(item.asname.name, ("w", value) if value is not None else None)
+        self._block(node.body)
+
+    def _try(self, node: Any) -> None:
+        self._block(node.body)
+        for handler in node.handlers:
+            if handler.type is not None:
+                self.expr(handler.type)
+            if handler.name is not None:
+                self._bind_target(handler.name.name, None)
+            self._block(handler.body)
+        if node.orelse is not None:
+            self._block(node.orelse.body)
+        if node.finalbody is not None:
+            self._block(node.finalbody.body)
+
+    def _mark_awaits(self) -> None:
+        function = self._current_function()
+        if function is not None:
+            function.awaits = True
+
+    # -- definitions ----------------------------------------------------------------------------
+    def _qualname(self, name: str) -> str:
+        scope = self._scope
+        if scope.kind == "module":
+            base = name
+        elif scope.kind == "class":
+            assert scope.class_facts is not None
+            base = f"{scope.class_facts.qualname}.{name}"
+        else:
+            assert scope.function is not None
+            base = f"{scope.function.qualname}.<locals>.{name}"
+        qualname = base
+        counter = 2
+        while qualname in self.facts.functions or qualname in self.facts.classes:
+            qualname = f"{base}#{counter}"
+            counter += 1
+        return qualname
+
+    def _function(self, node: cst.FunctionDef) -> None:
+        outer = self._scope
+        decorators = [self.expr(decorator.decorator) for decorator in node.decorators]
+        qualname = self._qualname(node.name.value)
+        class_qualname = outer.class_facts.qualname if outer.kind == "class" and outer.class_facts else None
+        lookup_parent = outer.parent_id if outer.kind == "class" else outer.id
+        function = FunctionFacts(
+            qualname=qualname,
+            name=node.name.value,
+            is_async=node.asynchronous is not None,
+            scope=qualname,
+            parent_scope=lookup_parent,
+            class_qualname=class_qualname,
+            decorators=decorators,
+        )
+        if function.is_async:
+            self.facts.has_async = True
+        self.facts.functions[qualname] = function
+        if outer.kind == "function" and outer.function is not None:
+            outer.function.nested.append(qualname)
+        self._bind(node.name.value, ("def", qualname))
+        if class_qualname is not None and outer.class_facts is not None:
+            outer.class_facts.methods[node.name.value] = qualname
+        # The FunctionDef node starts at its decorators; we want the `async`/`def` keyword.
+        if node.asynchronous is not None:
+            self._def_nodes.append((node.asynchronous, function, 0))
+        else:
+            keyword_width = len("def") + len(node.whitespace_after_def.value)
+            self._def_nodes.append((node.name, function, keyword_width))
+        self._parameters(node.params, function, decorators)
+        if node.returns is not None:
+            function.returns = self.type_ref(node.returns.annotation, unwrap_generators=True)
+        self._scopes.append(_Scope("function", qualname, lookup_parent, function=function))
+        saved_sink, saved_shadow = self._sink, self._shadowed
+        self._sink, self._shadowed = function.calls, []
+        try:
+            self._block(node.body)
+        finally:
+            self._sink, self._shadowed = saved_sink, saved_shadow
+            self._scopes.pop()
+
+    def _parameters(
+        self, params: cst.Parameters, function: FunctionFacts, decorators: Sequence[Ref | None]
+    ) -> None:
+        ordered: list[tuple[cst.Param, str]] = [(p, "positional") for p in params.posonly_params]
+        ordered += [(p, "positional") for p in params.params]
+        if isinstance(params.star_arg, cst.Param):
+            ordered.append((params.star_arg, "star"))
+        ordered += [(p, "keyword") for p in params.kwonly_params]
+        if params.star_kwarg is not None:
+            ordered.append((params.star_kwarg, "double_star"))
+        decorator_names = {_decorator_name(ref) for ref in decorators}
+        for position, (param, kind) in enumerate(ordered):
+            annotation = None
+            if param.annotation is not None:
+                annotation = self.type_ref(param.annotation.annotation)
+            default = self.expr(param.default) if param.default is not None else None
+            self._note_bare_dependency(default, annotation)
+            name = param.name.value
+            function.params.append(Param(name, annotation, default, kind))
+            if position == 0 and function.class_qualname is not None and kind == "positional":
+                if "staticmethod" in decorator_names:
+                    continue
+                marker = "cls" if "classmethod" in decorator_names else "self"
+                function.locals[name] = [(marker, function.class_qualname)]
+
+    def _note_bare_dependency(self, default: Ref | None, annotation: Ref | None) -> None:
+        """`x: Service = Depends()` depends on the annotation itself."""
+        if default is None or default[0] != "c" or default[2] or annotation is None:
+            return
+        callee = default[1]
+        if callee is not None and _ref_last_name(callee) in _DEPENDENCY_MARKERS:
+            target = annotation[1] if annotation[0] == "t" else annotation
+            self.facts.dependencies.append((self._scope.id, callee, target))
+
+    def _class(self, node: cst.ClassDef) -> None:
+        outer = self._scope
+        decorators = [self.expr(decorator.decorator) for decorator in node.decorators]
+        bases = [self.expr(arg.value) for arg in node.bases]
+        for keyword in node.keywords:
+            self.expr(keyword.value)
+        qualname = self._qualname(node.name.value)
+        lookup_parent = outer.parent_id if outer.kind == "class" else outer.id
+        facts = ClassFacts(
+            qualname=qualname,
+            name=node.name.value,
+            scope=f"class:{qualname}",
+            parent_scope=lookup_parent,
+            bases=bases,
+            decorators=decorators,
+        )
+        self.facts.classes[qualname] = facts
+        self._bind(node.name.value, ("class", qualname))
+        self._scopes.append(_Scope("class", facts.scope, lookup_parent, class_facts=facts))
+        try:
+            self._block(node.body)
+        finally:
+            self._scopes.pop()
+
+    # -- expressions ----------------------------------------------------------------------------
+    def expr(self, node: cst.BaseExpression | None) -> Ref | None:
+        if node is None:
+            return None
+        handler = self._expr_handlers.get(type(node))
+        if handler is not None:
+            return handler(node)
+        self._generic(node)
+        return None
+
+    def _generic(self, node: cst.CSTNode) -> None:
+        for field_name in _child_fields(type(node)):
+            value = getattr(node, field_name)
+            if isinstance(value, cst.CSTNode):
+                self._generic_child(value)
+            elif isinstance(value, (tuple, list)):
+                for child in value:
+                    if isinstance(child, cst.CSTNode):
+                        self._generic_child(child)
+
+    def _generic_child(self, child: cst.CSTNode) -> None:
+        if isinstance(child, cst.BaseExpression):
+            self.expr(child)
+        elif isinstance(child, (cst.BaseStatement, cst.BaseSmallStatement)):
+            self._body((child,))
+        elif isinstance(child, cst.BaseSuite):
+            self._block(child)
+        else:
+            self._generic(child)
+
+    def _name(self, node: cst.Name) -> Ref | None:
+        name = node.value
+        if name == "None":
+            return ("none",)
+        if name in ("True", "False"):
+            return None
+        for shadow in self._shadowed:
+            if name in shadow:
+                return None
+        return ("n", self._scope.id, name)
+
+    def _attribute(self, node: cst.Attribute) -> Ref | None:
+        return ("a", self.expr(node.value), node.attr.value)
+
+    def _await(self, node: cst.Await) -> Ref | None:
+        self._mark_awaits()
+        saved = self._awaited
+        self._awaited = node.expression
+        try:
+            return self.expr(node.expression)
+        finally:
+            self._awaited = saved
+
+    def _call(self, node: cst.Call) -> Ref | None:
+        awaited = self._awaited is node
+        self._awaited = None
+        callee = self.expr(node.func)
+        args: list[Ref | None] = []
+        kwargs: list[tuple[str, Ref | None]] = []
+        for arg in node.args:
+            value = self.expr(arg.value)
+            if arg.keyword is not None:
+                kwargs.append((arg.keyword.value, value))
+            elif not arg.star:
+                args.append(value)
+        site = CallSite(callee, tuple(args), tuple(kwargs), awaited)
+        self._sink.append(site)
+        self._call_nodes.append((node, site))
+        last = _last_name(node.func)
+        if last in _DEPENDENCY_MARKERS:
+            self.facts.dependencies.append((self._scope.id, callee, args[0] if args else None))
+        if last in REGISTRATION_NAMES or last in _DEPENDENCY_MARKERS:
+            self.facts.registrations.append((self._scope.id, site))
+        return ("c", callee, site.args, site.kwargs)
+
+    def _subscript(self, node: cst.Subscript) -> Ref | None:
+        base = self.expr(node.value)
+        index: Ref | None = None
+        for position, element in enumerate(node.slice):
+            value = element.slice
+            if isinstance(value, cst.Index):
+                ref = self.expr(value.value)
+                if position == 0:
+                    index = ref
+            else:
+                self._generic(value)
+        return ("s", base, index)
+
+    def _binary(self, node: cst.BinaryOperation) -> Ref | None:
+        left = self.expr(node.left)
+        self.expr(node.right)
+        if isinstance(node.operator, cst.Divide):
+            return ("d", left)
+        return None
+
+    def _string(self, node: cst.SimpleString) -> Ref | None:
+        try:
+            value = node.evaluated_value
+        except Exception:  # malformed escapes are the parser's business, not ours
+            return None
+        return ("str", value) if isinstance(value, str) else None
+
+    def _sequence(self, node: cst.List | cst.Tuple | cst.Set) -> Ref | None:
+        items = []
+        for element in node.elements:
+            if isinstance(element, cst.StarredElement):
+                self.expr(element.value)
+                items.append(None)
+            else:
+                items.append(self.expr(element.value))
+        return ("l", tuple(items))
+
+    def _dict(self, node: cst.Dict) -> Ref | None:
+        pairs = []
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                pairs.append((self.expr(element.key), self.expr(element.value)))
+            else:
+                self.expr(element.value)
+        return ("m", tuple(pairs))
+
+    def _lambda(self, node: cst.Lambda) -> Ref | None:
+        for param in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params):
+            if param.default is not None:
+                self.expr(param.default)
+        return ("lam",)
+
+    def _comprehension(self, node: Any) -> Ref | None:
+        names: set[str] = set()
+        comp: cst.CompFor | None = node.for_in
+        first = True
+        while comp is not None:
+            if first:
+                self.expr(comp.iter)
+            _collect_names(comp.target, names)
+            self._shadowed.append(frozenset(names))
+            if not first:
+                self.expr(comp.iter)
+            for condition in comp.ifs:
+                self.expr(condition.test)
+            self._shadowed.pop()
+            if comp.asynchronous is not None:
+                self._mark_awaits()
+            first = False
+            comp = comp.inner_for_in
+        self._shadowed.append(frozenset(names))
+        try:
+            if isinstance(node, cst.DictComp):
+                self.expr(node.key)
+                self.expr(node.value)
+            else:
+                self.expr(node.elt)
+        finally:
+            self._shadowed.pop()
+        return None
+
+    def _walrus(self, node: cst.NamedExpr) -> Ref | None:
+        value = self.expr(node.value)
+        if isinstance(node.target, cst.Name):
+            self._bind(node.target.value, value)
+        return value
+
+    def _yield(self, node: cst.Yield) -> Ref | None:
+        function = self._current_function()
+        value: Ref | None = None
+        if isinstance(node.value, cst.From):
+            self.expr(node.value.item)
+        elif node.value is not None:
+            value = self.expr(node.value)
+        if function is not None:
+            function.is_generator = True
+            function.return_values.append(value)
+        return None
+
+    # -- annotations ----------------------------------------------------------------------------
+    def type_ref(self, node: cst.BaseExpression, unwrap_generators: bool = False) -> Ref | None:
+        """A ref to the class an annotation names, unwrapping Optional/Annotated/unions."""
+        if isinstance(node, (cst.Name, cst.Attribute)):
+            return self.expr(node)
+        if isinstance(node, cst.SimpleString):
+            return self._string_annotation(node, unwrap_generators)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            left = self.type_ref(node.left, unwrap_generators)
+            right = self.type_ref(node.right, unwrap_generators)
+            if left == ("none",):
+                return right
+            if right == ("none",):
+                return left
+            return None
+        if isinstance(node, cst.Subscript):
+            return self._subscript_type(node, unwrap_generators)
+        self.expr(node)
+        return None
+
+    def _subscript_type(self, node: cst.Subscript, unwrap_generators: bool) -> Ref | None:
+        base_name = _last_name(node.value)
+        elements = [
+            element.slice.value for element in node.slice if isinstance(element.slice, cst.Index)
+        ]
+        if not elements:
+            self.expr(node)
+            return None
+        if base_name == "Annotated":
+            inner = self.type_ref(elements[0], unwrap_generators)
+            dependency: Ref | None = None
+            for metadata in elements[1:]:
+                ref = self.expr(metadata)
+                if _is_dependency_call(ref):
+                    assert ref is not None
+                    dependency = ref
+                    if not ref[2] and inner is not None:
+                        self.facts.dependencies.append((self._scope.id, ref[1], inner))
+            return ("t", inner, dependency)
+        if base_name in _OPTIONAL_WRAPPERS:
+            return self.type_ref(elements[0], unwrap_generators)
+        if base_name == "Union":
+            refs = [self.type_ref(element, unwrap_generators) for element in elements]
+            kept = [ref for ref in refs if ref != ("none",)]
+            return kept[0] if len(kept) == 1 else None
+        if unwrap_generators and base_name in _GENERATOR_WRAPPERS:
+            for element in elements[1:]:
+                self.expr(element)
+            return self.type_ref(elements[0], unwrap_generators)
+        if unwrap_generators and base_name == "Coroutine":
+            return self.type_ref(elements[-1], unwrap_generators)
+        self.expr(node)
+        return None
+
+    def _string_annotation(self, node: cst.SimpleString, unwrap_generators: bool) -> Ref | None:
+        try:
+            value = node.evaluated_value
+            if not isinstance(value, str) or len(value) > 200:
+                return None
+            parsed = cst.parse_expression(value.strip())
+        except Exception:  # an annotation that is not an expression names no type
+            return None
+        saved_sink = self._sink
+        self._sink = []  # calls inside string annotations never run
+        try:
+            return self.type_ref(parsed, unwrap_generators)
+        finally:
+            self._sink = saved_sink
+
+
+def _ignore(_node: cst.CSTNode) -> None:
+    return None
+
+
+def _collect_names(target: cst.BaseExpression, into: set[str]) -> None:
+    if isinstance(target, cst.Name):
+        into.add(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _collect_names(element.value, into)
+    elif isinstance(target, cst.StarredElement):
+        _collect_names(target.value, into)
+
+
+def _ref_last_name(ref: Ref) -> str | None:
+    if ref[0] == "n":
+        return str(ref[2])
+    if ref[0] == "a":
+        return str(ref[2])
+    return None
+
+
+def _is_dependency_call(ref: Ref | None) -> bool:
+    return (
+        ref is not None
+        and ref[0] == "c"
+        and ref[1] is not None
+        and _ref_last_name(ref[1]) in _DEPENDENCY_MARKERS
+    )
+
+
+def _decorator_name(ref: Ref | None) -> str | None:
+    if ref is None:
+        return None
+    if ref[0] == "c":
+        return _decorator_name(ref[1])
+    return _ref_last_name(ref)
+
+
+def extract(module: cst.Module, text: str, encoding: str = "utf-8") -> ModuleFacts:
+    facts = Extractor(module, text).run()
+    facts.encoding = encoding
+    return facts

@@ -1,0 +1,190 @@
+"""Finding the Python files of a tree: default excludes, configured excludes and .gitignore."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from async_pitfalls_lint.config import DEFAULT_EXCLUDES
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+@dataclass(frozen=True)
+class _Rule:
+    regex: re.Pattern[str]
+    negated: bool
+    directory_only: bool
+
+
+def _glob_to_regex(glob: str) -> str:
+    """Translate one gitignore glob (with `**`) into a regex over '/'-separated paths."""
+    parts: list[str] = []
+    index = 0
+    while index < len(glob):
+        char = glob[index]
+        if char == "*":
+            if glob[index : index + 2] == "**":
+                index += 2
+                if glob[index : index + 1] == "/":
+                    index += 1
+                    parts.append("(?:.*/)?")
+                else:
+                    parts.append(".*")
+                continue
+            parts.append("[^/]*")
+        elif char == "?":
+            parts.append("[^/]")
+        elif char == "[":
+            end = glob.find("]", index + 1)
+            if end == -1:
+                parts.append(re.escape(char))
+            else:
+                body = glob[index + 1 : end].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                parts.append(f"[{body}]")
+                index = end
+        elif char == "\\" and index + 1 < len(glob):
+            index += 1
+            parts.append(re.escape(glob[index]))
+        else:
+            parts.append(re.escape(char))
+        index += 1
+    return "".join(parts)
+
+
+def parse_gitignore(lines: Iterable[str]) -> list[_Rule]:
+    rules = []
+    for raw in lines:
+        line = raw.rstrip("\n").rstrip("\r")
+        if not line.strip() or line.startswith("#"):
+            continue
+        line = line.rstrip(" ")
+        negated = line.startswith("!")
+        if negated:
+            line = line[1:]
+        directory_only = line.endswith("/")
+        line = line.rstrip("/")
+        if not line:
+            continue
+        anchored = "/" in line
+        line = line.lstrip("/")
+        body = _glob_to_regex(line)
+        pattern = f"^{body}(?:/.*)?$" if anchored else f"^(?:.*/)?{body}(?:/.*)?$"
+        rules.append(_Rule(re.compile(pattern, re.DOTALL), negated, directory_only))
+    return rules
+
+
+class IgnoreRules:
+    """The .gitignore files met on the way down a tree, each applying below its folder."""
+
+    def __init__(self) -> None:
+        self._by_folder: dict[str, list[_Rule]] = {}
+
+    def load(self, folder: str) -> None:
+        path = os.path.join(folder, ".gitignore")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                rules = parse_gitignore(handle)
+        except OSError:
+            return
+        if rules:
+            self._by_folder[folder] = rules
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        result = False
+        for folder, rules in self._by_folder.items():
+            if not (path == folder or path.startswith(folder + os.sep)):
+                continue
+            relative = os.path.relpath(path, folder).replace(os.sep, "/")
+            if relative == ".":
+                continue
+            for rule in rules:
+                if rule.directory_only and not is_dir and "/" not in relative:
+                    continue
+                if rule.regex.match(relative):
+                    result = not rule.negated
+        return result
+
+
+def _excluded_name(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def is_virtualenv(folder: str) -> bool:
+    return os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
+
+
+def iter_python_files(
+    roots: Iterable[Path],
+    exclude: Iterable[str] = (),
+    use_gitignore: bool = True,
+    suffixes: tuple[str, ...] = PYTHON_SUFFIXES,
+) -> Iterator[Path]:
+    """Python files under each root (files given directly are always yielded), sorted, once."""
+    excludes = (*DEFAULT_EXCLUDES, *exclude)
+    seen: set[str] = set()
+    for root in roots:
+        if root.is_file() or not root.exists():
+            key = os.path.abspath(root)
+            if key not in seen:
+                seen.add(key)
+                yield root
+            continue
+        ignore = IgnoreRules()
+        if use_gitignore:
+            for parent in reversed(Path(os.path.abspath(root)).parents):
+                ignore.load(os.fspath(parent))
+        yield from _walk(os.fspath(root), excludes, ignore, use_gitignore, suffixes, seen)
+
+
+def _walk(
+    root: str,
+    excludes: tuple[str, ...],
+    ignore: IgnoreRules,
+    use_gitignore: bool,
+    suffixes: tuple[str, ...],
+    seen: set[str],
+) -> Iterator[Path]:
+    visited: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            info = os.stat(folder)
+        except OSError:
+            continue
+        identity = (info.st_dev, info.st_ino)
+        if identity in visited:  # symlink loops
+            continue
+        visited.add(identity)
+        if use_gitignore:
+            ignore.load(os.path.abspath(folder))
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        subfolders = []
+        for entry in entries:
+            name = entry.name
+            full = os.path.abspath(entry.path)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            if _excluded_name(name, excludes) or (
+                use_gitignore and ignore.ignored(full, is_dir)
+            ):
+                continue
+            if is_dir:
+                if not is_virtualenv(entry.path):
+                    subfolders.append(entry.path)
+            elif name.endswith(suffixes) and full not in seen:
+                seen.add(full)
+                yield Path(entry.path)
+        stack.extend(reversed(subfolders))

@@ -1,0 +1,328 @@
+"""The knowledge base: blocking library calls, the types that lead to them, and FastAPI itself.
+
+Everything here is data from `data/blocking.toml` and `data/fastapi.toml`, plus the user's
+`extra-blocking` and `allow` settings. Lookups are by qualified name and are memoised.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from async_pitfalls_lint._toml import load_package_data
+
+CATEGORIES = ("sleep", "http", "file", "db", "subprocess", "cpu", "wait")
+
+
+@dataclass(frozen=True)
+class BlockingEntry:
+    """Why one qualified name blocks, and what to use instead."""
+
+    pattern: str
+    group: str
+    category: str
+    why: str
+    alternative: str
+    fix: str
+    what: str = ""
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    name: str
+    bases: tuple[str, ...] = ()
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    returns: Mapping[str, str] = field(default_factory=dict)
+    subscript: str | None = None
+    div: str | None = None
+    fluent: bool = False
+
+
+@dataclass(frozen=True)
+class Registration:
+    kind: str
+    position: int
+    keyword: str
+
+
+@dataclass(frozen=True)
+class Offload:
+    position: int
+    runs_in: str
+    pool: int | None = None
+
+
+@dataclass(frozen=True)
+class ClassHandler:
+    kind: str
+    methods: tuple[str, ...]
+
+
+@dataclass
+class _Group:
+    entry: BlockingEntry
+    exact: set[str]
+    patterns: list[tuple[str, re.Pattern[str]]]
+    excluded: list[str]
+
+    def excludes(self, name: str) -> bool:
+        last = name.rsplit(".", 1)[-1]
+        return any(fnmatch.fnmatchcase(last, glob) for glob in self.excluded)
+
+
+class KnowledgeBase:
+    """Read-only view over the blocking-call data and the FastAPI model."""
+
+    def __init__(
+        self,
+        blocking: Mapping[str, Any],
+        framework: Mapping[str, Any],
+        extra_blocking: Mapping[str, str] | None = None,
+        allow: Iterable[str] = (),
+        extra_route_decorators: Iterable[str] = (),
+    ) -> None:
+        self._aliases: dict[str, str] = {}
+        self._types: dict[str, TypeInfo] = {}
+        self._made_by: dict[str, str] = {}
+        self._load_types(blocking.get("types", {}))
+        for alias, target in blocking.get("module_aliases", {}).items():
+            self._aliases[alias] = target
+        self._groups = [self._load_group(raw) for raw in blocking.get("group", [])]
+        if extra_blocking:
+            self._groups.extend(self._user_groups(extra_blocking))
+        self._allow = [_compile_glob(name) for name in allow]
+        self._load_framework(framework, extra_route_decorators)
+
+    # -- loading ------------------------------------------------------------------------------
+    def _load_types(self, raw_types: Mapping[str, Any]) -> None:
+        for name, raw in raw_types.items():
+            info = TypeInfo(
+                name=name,
+                bases=tuple(raw.get("bases", ())),
+                attributes=dict(raw.get("attributes", {})),
+                returns=dict(raw.get("returns", {})),
+                subscript=raw.get("subscript"),
+                div=raw.get("div"),
+                fluent=bool(raw.get("fluent", False)),
+            )
+            self._types[name] = info
+            for alias in raw.get("aliases", ()):
+                self._aliases[alias] = name
+            for maker in raw.get("made_by", ()):
+                self._made_by[maker] = name
+
+    @staticmethod
+    def _load_group(raw: Mapping[str, Any]) -> _Group:
+        entry = BlockingEntry(
+            pattern="",
+            group=str(raw["id"]),
+            category=str(raw["category"]),
+            why=str(raw.get("why", "")),
+            alternative=str(raw.get("alternative", "")),
+            fix=str(raw.get("fix", "none")),
+            what=str(raw.get("what", "")),
+        )
+        if entry.category not in CATEGORIES:
+            raise ValueError(f"group {entry.group}: unknown category {entry.category!r}")
+        exact: set[str] = set()
+        patterns: list[tuple[str, re.Pattern[str]]] = []
+        for name in raw.get("calls", ()):
+            if "*" in name or "?" in name or "[" in name:
+                patterns.append((name, _compile_glob(name)))
+            else:
+                exact.add(name)
+        return _Group(entry, exact, patterns, list(raw.get("except", ())))
+
+    def _user_groups(self, extra: Mapping[str, str]) -> list[_Group]:
+        groups = []
+        for name, category in extra.items():
+            entry = BlockingEntry(
+                pattern=name,
+                group="user",
+                category=category,
+                why="is configured as blocking (extra-blocking)",
+                alternative="",
+                fix="to-thread",
+            )
+            is_glob = "*" in name
+            groups.append(
+                _Group(
+                    entry,
+                    set() if is_glob else {name},
+                    [(name, _compile_glob(name))] if is_glob else [],
+                    [],
+                )
+            )
+        return groups
+
+    def _load_framework(self, raw: Mapping[str, Any], extra_decorators: Iterable[str]) -> None:
+        self.app_types = frozenset(raw.get("app_types", ()))
+        self.dependency_markers = frozenset(raw.get("dependency_markers", ()))
+        self.thread_pools = frozenset(raw.get("thread_pools", ()))
+        self.process_pools = frozenset(raw.get("process_pools", ()))
+        self.memoizing_decorators = frozenset(raw.get("memoizing_decorators", ()))
+        self.offloading_decorators = frozenset(raw.get("offloading_decorators", ()))
+        self.decorator_kinds: dict[str, str] = {}
+        for kind, names in raw.get("decorators", {}).items():
+            for name in names:
+                self.decorator_kinds[name] = kind
+        self.registrations = {
+            name: Registration(str(v["kind"]), int(v["position"]), str(v["keyword"]))
+            for name, v in raw.get("registrations", {}).items()
+        }
+        self.constructors = {
+            name: Registration(str(v["kind"]), int(v["position"]), str(v["keyword"]))
+            for name, v in raw.get("constructors", {}).items()
+        }
+        self.app_keywords: dict[str, str] = dict(raw.get("app_keywords", {}))
+        self.class_handlers = {
+            name: ClassHandler(str(v["kind"]), tuple(v["methods"]))
+            for name, v in raw.get("class_handlers", {}).items()
+        }
+        self.offloads = {
+            name: Offload(int(v["position"]), str(v["runs_in"]), v.get("pool"))
+            for name, v in raw.get("offload", {}).items()
+        }
+        self.extra_route_decorators = frozenset(extra_decorators)
+
+    # -- names and types ----------------------------------------------------------------------
+    @lru_cache(maxsize=8192)  # noqa: B019 - the knowledge base lives as long as the process
+    def canonical(self, name: str) -> str:
+        """The canonical spelling of a qualified name (type aliases, module aliases)."""
+        if name in self._aliases:
+            return self._aliases[name]
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            prefix = ".".join(parts[:cut])
+            target = self._aliases.get(prefix)
+            if target is not None:
+                return target + "." + ".".join(parts[cut:])
+        return name
+
+    def type_info(self, name: str) -> TypeInfo | None:
+        return self._types.get(name)
+
+    def is_type(self, name: str) -> bool:
+        return name in self._types
+
+    def mro(self, name: str) -> list[str]:
+        order = [name]
+        for type_name in order:
+            info = self._types.get(type_name)
+            if info is not None:
+                order.extend(base for base in info.bases if base not in order)
+        return order
+
+    def result_of_call(self, callee: str) -> str | None:
+        """The type of `callee(...)`'s result, for functions, classes and `Type.method` names."""
+        made = self._made_by.get(callee)
+        if made is not None:
+            return made
+        if callee in self._types:
+            return callee
+        owner, _, method = callee.rpartition(".")
+        for type_name in self.mro(owner) if owner in self._types else ():
+            info = self._types[type_name]
+            if method in info.returns:
+                return info.returns[method]
+        return None
+
+    def is_known_method(self, type_name: str, member: str) -> bool:
+        qualified = f"{type_name}.{member}"
+        return self.blocking(qualified) is not None or self.result_of_call(qualified) is not None
+
+    def attribute_type(self, type_name: str, attribute: str) -> str | None:
+        for name in self.mro(type_name):
+            info = self._types.get(name)
+            if info is None:
+                continue
+            if attribute in info.attributes:
+                return info.attributes[attribute]
+            if "*" in info.attributes and not attribute.startswith("_"):
+                return info.attributes["*"]
+        return None
+
+    def subscript_type(self, type_name: str) -> str | None:
+        info = self._types.get(type_name)
+        return info.subscript if info else None
+
+    def div_type(self, type_name: str) -> str | None:
+        info = self._types.get(type_name)
+        return info.div if info else None
+
+    def is_fluent(self, type_name: str) -> bool:
+        return any(self._types[name].fluent for name in self.mro(type_name) if name in self._types)
+
+    # -- blocking calls -----------------------------------------------------------------------
+    def is_allowed(self, name: str) -> bool:
+        return any(pattern.match(name) for pattern in self._allow)
+
+    @lru_cache(maxsize=16384)  # noqa: B019 - the knowledge base lives as long as the process
+    def blocking(self, name: str) -> BlockingEntry | None:
+        """The entry for a fully qualified callable name, or None when it does not block."""
+        if self.is_allowed(name):
+            return None
+        for group in self._groups:
+            if name in group.exact:
+                return _with_pattern(group.entry, name)
+        for group in self._groups:
+            if group.excludes(name):
+                continue
+            for glob, pattern in group.patterns:
+                if pattern.match(name):
+                    return _with_pattern(group.entry, glob)
+        return None
+
+    def blocking_method(self, type_name: str, path: tuple[str, ...]) -> BlockingEntry | None:
+        """The entry for calling `<instance of type_name>.<path>` (walking known base classes)."""
+        suffix = ".".join(path) if path else "__call__"
+        for name in self.mro(type_name):
+            entry = self.blocking(f"{name}.{suffix}")
+            if entry is not None:
+                return entry
+        return None
+
+    def known_names(self) -> list[tuple[str, BlockingEntry]]:
+        """Every listed name or pattern with its entry, for documentation."""
+        rows = []
+        for group in self._groups:
+            rows.extend((name, group.entry) for name in sorted(group.exact))
+            rows.extend((glob, group.entry) for glob, _ in group.patterns)
+        return rows
+
+    def groups(self) -> list[BlockingEntry]:
+        return [group.entry for group in self._groups]
+
+
+def _with_pattern(entry: BlockingEntry, pattern: str) -> BlockingEntry:
+    return BlockingEntry(
+        pattern, entry.group, entry.category, entry.why, entry.alternative, entry.fix, entry.what
+    )
+
+
+def _compile_glob(glob: str) -> re.Pattern[str]:
+    regex = re.compile(fnmatch.translate(glob))
+    return re.compile(regex.pattern, re.DOTALL)
+
+
+@lru_cache(maxsize=1)
+def _raw_data() -> tuple[dict[str, Any], dict[str, Any]]:
+    return load_package_data("blocking.toml"), load_package_data("fastapi.toml")
+
+
+def build_knowledge(
+    extra_blocking: Mapping[str, str] | None = None,
+    allow: Iterable[str] = (),
+    extra_route_decorators: Iterable[str] = (),
+) -> KnowledgeBase:
+    blocking, framework = _raw_data()
+    return KnowledgeBase(blocking, framework, extra_blocking, allow, extra_route_decorators)
+
+
+@lru_cache(maxsize=1)
+def default_knowledge() -> KnowledgeBase:
+    return build_knowledge()

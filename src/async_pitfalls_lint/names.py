@@ -1,0 +1,446 @@
+"""Name resolution: what a ref really is, across imports, assignments, annotations and modules.
+
+Values are small tuples:
+
+    ("pm", path)              a project module
+    ("pf", path, qualname)    a project function or method
+    ("pc", path, qualname)    a project class
+    ("pi", path, qualname)    an instance of a project class
+    ("x", qualname)           an external module, function or class (canonical name)
+    ("xi", type, path)        an instance of an external type, with an attribute path
+                              (`client.chat.completions` is ("xi", "openai.OpenAI", ("chat", "completions")))
+    ("alias", path, ref)      a type alias (`SessionDep = Annotated[Session, Depends(get_db)]`)
+    ("str", text), ("lam",), ("none",)
+    None                      unknown: never guessed at
+
+Resolution is lazy and memoised per project; other modules are loaded on demand. Cycles and
+very deep chains resolve to unknown.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Any
+
+from async_pitfalls_lint.facts import ClassFacts, FunctionFacts, ModuleFacts, Ref
+
+if TYPE_CHECKING:
+    from async_pitfalls_lint.knowledge import KnowledgeBase
+    from async_pitfalls_lint.project import Project
+
+Value = tuple[Any, ...]
+
+_NONE: Value = ("none",)
+_MAX_DEPTH = 60
+_MAX_ATTRIBUTE_PATH = 8
+_BUILTIN_NAMES = frozenset(dir(builtins))
+_BUILTIN_CALLABLES = frozenset({"open", "input", "print", "exec", "eval", "compile", "__import__"})
+_NOT_INSTANCES = frozenset(
+    {
+        "int", "str", "float", "bool", "bytes", "dict", "list", "set", "tuple", "object",
+        "type", "frozenset", "bytearray", "complex",
+    }
+)  # fmt: skip
+_PROPERTY_DECORATORS = frozenset({"property", "cached_property", "functools.cached_property"})
+
+
+class Resolver:
+    """Evaluates refs to values for one project."""
+
+    def __init__(self, project: Project, kb: KnowledgeBase) -> None:
+        self.project = project
+        self.kb = kb
+        self._memo: dict[tuple[str, Ref, bool], Value | None] = {}
+        self._active: set[tuple[str, Ref, bool]] = set()
+        self._results: dict[tuple[str, str], Value | None] = {}
+        self._active_results: set[tuple[str, str]] = set()
+        self._mro: dict[tuple[str, str], list[tuple[str, str] | str]] = {}
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def eval(self, path: str, ref: Ref | None, annotation: bool = False) -> Value | None:
+        if ref is None:
+            return None
+        key = (path, ref, annotation)
+        if key in self._memo:
+            return self._memo[key]
+        if key in self._active or len(self._active) > _MAX_DEPTH:
+            return None
+        self._active.add(key)
+        try:
+            value = self._eval(path, ref, annotation)
+        finally:
+            self._active.discard(key)
+        self._memo[key] = value
+        return value
+
+    def _eval(self, path: str, ref: Ref, annotation: bool) -> Value | None:
+        tag = ref[0]
+        if tag == "n":
+            return self.lookup(path, ref[1], ref[2], annotation)
+        if tag == "a":
+            return self.attribute(self.eval(path, ref[1], annotation), ref[2])
+        if tag == "c":
+            return self.call_result(path, self.eval(path, ref[1]), ref)
+        if tag == "imp":
+            return self.import_value(path, ref[1], ref[2])
+        if tag == "def":
+            return ("pf", path, ref[1])
+        if tag == "class":
+            return ("pc", path, ref[1])
+        if tag == "self":
+            return ("pi", path, ref[1])
+        if tag == "cls":
+            return ("pc", path, ref[1])
+        if tag == "i":
+            return self.instance_of(path, ref[1])
+        if tag == "t":
+            return ("alias", path, ref)
+        if tag == "ann":
+            return self.instance_of(path, ref[1]) or self.eval(path, ref[2])
+        if tag == "w":
+            return self.entered(self.eval(path, ref[1]))
+        if tag == "s":
+            return self._subscript(self.eval(path, ref[1]))
+        if tag == "d":
+            return self._divided(self.eval(path, ref[1]))
+        if tag in ("str", "lam", "none"):
+            return ref
+        return None
+
+    # -- names ----------------------------------------------------------------------------------
+    def lookup(self, path: str, scope: str, name: str, annotation: bool = False) -> Value | None:
+        facts = self.project.facts_for(path)
+        if facts is None:
+            return None
+        while scope:
+            if scope.startswith("class:"):
+                class_facts = facts.classes.get(scope[6:])
+                if class_facts is None:
+                    break
+                if name in class_facts.attributes:
+                    return self.merge(path, class_facts.attributes[name])
+                scope = class_facts.parent_scope
+                continue
+            function = facts.functions.get(scope)
+            if function is None or name in function.globals:
+                break
+            param = function.param(name)
+            if param is not None or name in function.locals:
+                values: list[Value | None] = []
+                if param is not None and name not in function.locals:
+                    values.append(self.parameter_value(path, param.annotation, param.default))
+                for bound in function.locals.get(name, ()):
+                    values.append(self.eval(path, bound))
+                return _merge(values)
+            scope = function.parent_scope
+        return self.module_name(path, facts, name, annotation)
+
+    def module_name(
+        self, path: str, facts: ModuleFacts, name: str, annotation: bool = False
+    ) -> Value | None:
+        if name in facts.bindings:
+            return self.merge(path, facts.bindings[name])
+        if annotation and name in facts.type_only:
+            return self.eval(path, facts.type_only[name])
+        for star in facts.star_imports:
+            module = self.eval(path, star)
+            if module is not None and module[0] == "pm":
+                star_facts = self.project.facts_for(module[1])
+                if star_facts is not None and name in star_facts.bindings:
+                    return self.merge(module[1], star_facts.bindings[name])
+        if name in _BUILTIN_CALLABLES:
+            return ("x", name)
+        if name in _BUILTIN_NAMES:
+            return ("x", f"builtins.{name}")
+        return None
+
+    def merge(self, path: str, refs: list[Ref | None]) -> Value | None:
+        return _merge([self.eval(path, ref) for ref in refs])
+
+    def parameter_value(self, path: str, annotation: Ref | None, default: Ref | None) -> Value | None:
+        if annotation is not None:
+            value = self.instance_of(path, annotation)
+            if value is not None:
+                return value
+        if default is not None and default[0] == "c" and self.is_dependency_marker(path, default[1]):
+            target = default[2][0] if default[2] else None
+            if target is not None:
+                return self.call_result(path, self.eval(path, target), None)
+        return None
+
+    def is_dependency_marker(self, path: str, callee: Ref | None) -> bool:
+        value = self.eval(path, callee)
+        if value is not None:
+            return value[0] == "x" and value[1] in self.kb.dependency_markers
+        return callee is not None and callee[0] in ("n", "a") and callee[-1] in ("Depends", "Security")
+
+    def instance_of(self, path: str, type_ref: Ref | None) -> Value | None:
+        if type_ref is None:
+            return None
+        if type_ref[0] == "t":
+            inner = self.instance_of(path, type_ref[1])
+            if inner is not None:
+                return inner
+            dependency = type_ref[2]
+            if dependency is not None and dependency[2]:
+                return self.call_result(path, self.eval(path, dependency[2][0]), None)
+            return None
+        value = self.eval(path, type_ref, annotation=True)
+        return self._instance_from_type(value)
+
+    def _instance_from_type(self, value: Value | None) -> Value | None:
+        if value is None:
+            return None
+        tag = value[0]
+        if tag == "alias":
+            return self.instance_of(value[1], value[2])
+        if tag == "pc":
+            return ("pi", value[1], value[2])
+        if tag == "x":
+            name = value[1]
+            short = name.rsplit(".", 1)[-1]
+            if name.startswith("builtins.") or short in _NOT_INSTANCES or name.startswith("typing."):
+                return None
+            return ("xi", name, ())
+        return None
+
+    # -- imports and modules --------------------------------------------------------------------
+    def import_value(self, path: str, level: int, dotted: str) -> Value | None:
+        module_path, rest = self.project.resolve_import(path, level, dotted)
+        if module_path is None:
+            if level:
+                return None
+            return ("x", self.kb.canonical(dotted))
+        value: Value | None = ("pm", module_path)
+        for part in rest:
+            value = self.attribute(value, part)
+            if value is None:
+                return None
+        return value
+
+    # -- attributes -----------------------------------------------------------------------------
+    def attribute(self, base: Value | None, name: str) -> Value | None:
+        if base is None:
+            return None
+        tag = base[0]
+        if tag == "pm":
+            return self._module_attribute(base[1], name)
+        if tag == "x":
+            return ("x", self.kb.canonical(f"{base[1]}.{name}"))
+        if tag == "xi":
+            return self._instance_attribute(base, name)
+        if tag == "pc":
+            return self._class_member(base[1], base[2], name, instance=False)
+        if tag == "pi":
+            return self._class_member(base[1], base[2], name, instance=True)
+        return None
+
+    def _module_attribute(self, path: str, name: str) -> Value | None:
+        facts = self.project.facts_for(path)
+        if facts is not None and (name in facts.bindings or facts.star_imports):
+            value = self.module_name(path, facts, name)
+            if value is not None:
+                return value
+        submodule = self.project.submodule(path, name)
+        if submodule is not None:
+            return ("pm", submodule)
+        return None
+
+    def _instance_attribute(self, base: Value, name: str) -> Value | None:
+        type_name, attribute_path = base[1], base[2]
+        if not attribute_path:
+            if self.kb.is_known_method(type_name, name):
+                return ("xi", type_name, (name,))
+            attribute_type = self.kb.attribute_type(type_name, name)
+            if attribute_type is not None:
+                return ("xi", attribute_type, ())
+        if len(attribute_path) >= _MAX_ATTRIBUTE_PATH:
+            return None
+        return ("xi", type_name, (*attribute_path, name))
+
+    def _class_member(self, path: str, qualname: str, name: str, instance: bool) -> Value | None:
+        for owner in self.class_mro(path, qualname):
+            if isinstance(owner, str):  # an external base class
+                base: Value = ("xi", owner, ()) if instance else ("x", owner)
+                return self.attribute(base, name)
+            owner_path, owner_qualname = owner
+            facts = self.project.facts_for(owner_path)
+            if facts is None:
+                continue
+            class_facts = facts.classes.get(owner_qualname)
+            if class_facts is None:
+                continue
+            method = class_facts.methods.get(name)
+            if method is not None:
+                function = facts.functions.get(method)
+                if instance and function is not None and self._is_property(owner_path, function):
+                    return self.function_result(owner_path, method)
+                return ("pf", owner_path, method)
+            if name in class_facts.attributes:
+                return self.merge(owner_path, class_facts.attributes[name])
+        return None
+
+    def _is_property(self, path: str, function: FunctionFacts) -> bool:
+        for decorator in function.decorators:
+            if decorator is not None and decorator[0] in ("n", "a"):
+                if decorator[-1] in ("property", "cached_property"):
+                    return True
+        return False
+
+    def class_mro(self, path: str, qualname: str) -> list[tuple[str, str] | str]:
+        """Project classes (path, qualname) and external base names, in lookup order."""
+        key = (path, qualname)
+        cached = self._mro.get(key)
+        if cached is not None:
+            return cached
+        self._mro[key] = [key]  # breaks inheritance cycles
+        order: list[tuple[str, str] | str] = [key]
+        facts = self.project.facts_for(path)
+        class_facts = facts.classes.get(qualname) if facts is not None else None
+        if class_facts is not None:
+            for base_ref in class_facts.bases:
+                base = self.eval(path, base_ref)
+                if base is None:
+                    continue
+                if base[0] == "pc":
+                    for entry in self.class_mro(base[1], base[2]):
+                        if entry not in order:
+                            order.append(entry)
+                elif base[0] == "x" and base[1] not in ("builtins.object", "object"):
+                    if base[1] not in order:
+                        order.append(base[1])
+        self._mro[key] = order
+        return order
+
+    def external_bases(self, path: str, qualname: str) -> list[str]:
+        return [entry for entry in self.class_mro(path, qualname) if isinstance(entry, str)]
+
+    def class_facts(self, path: str, qualname: str) -> ClassFacts | None:
+        facts = self.project.facts_for(path)
+        return facts.classes.get(qualname) if facts is not None else None
+
+    def find_method(self, path: str, qualname: str, name: str) -> tuple[str, str] | None:
+        value = self._class_member(path, qualname, name, instance=False)
+        if value is not None and value[0] == "pf":
+            return value[1], value[2]
+        return None
+
+    # -- calls ----------------------------------------------------------------------------------
+    def call_result(self, path: str, callee: Value | None, ref: Ref | None) -> Value | None:
+        """The value of calling `callee`."""
+        if callee is None:
+            return None
+        tag = callee[0]
+        if tag == "x":
+            name = callee[1]
+            if name in self.kb.dependency_markers and ref is not None and ref[2]:
+                return None
+            result = self.kb.result_of_call(name)
+            if result is not None:
+                return ("xi", result, ())
+            short = name.rsplit(".", 1)[-1]
+            if short[:1].isupper() and not name.startswith("builtins."):
+                return ("xi", name, ())
+            return None
+        if tag == "xi":
+            type_name, attribute_path = callee[1], callee[2]
+            member = ".".join(attribute_path) if attribute_path else "__call__"
+            result = self.kb.result_of_call(f"{type_name}.{member}")
+            if result is not None:
+                return ("xi", result, ())
+            if self.kb.is_fluent(type_name):
+                return callee
+            return None
+        if tag == "pc":
+            return ("pi", callee[1], callee[2])
+        if tag == "pf":
+            return self.function_result(callee[1], callee[2])
+        if tag == "pi":
+            method = self.find_method(callee[1], callee[2], "__call__")
+            return self.function_result(*method) if method else None
+        if tag == "alias":
+            return self.instance_of(callee[1], callee[2])
+        return None
+
+    def function_result(self, path: str, qualname: str) -> Value | None:
+        key = (path, qualname)
+        if key in self._results:
+            return self._results[key]
+        if key in self._active_results:
+            return None
+        self._active_results.add(key)
+        try:
+            value = self._function_result(path, qualname)
+        finally:
+            self._active_results.discard(key)
+        self._results[key] = value
+        return value
+
+    def _function_result(self, path: str, qualname: str) -> Value | None:
+        facts = self.project.facts_for(path)
+        function = facts.functions.get(qualname) if facts is not None else None
+        if function is None:
+            return None
+        if function.returns is not None:
+            value = self.instance_of(path, function.returns)
+            if value is not None:
+                return value
+        returned = [ref for ref in function.return_values if ref != _NONE and ref is not None]
+        if not returned:
+            return None
+        return _merge([self.eval(path, ref) for ref in returned])
+
+    def entered(self, value: Value | None) -> Value | None:
+        """The value bound by `with value as x`."""
+        if value is None:
+            return None
+        if value[0] == "xi" and not value[2]:
+            result = self.kb.result_of_call(f"{value[1]}.__enter__")
+            return ("xi", result, ()) if result else value
+        if value[0] == "pi":
+            method = self.find_method(value[1], value[2], "__enter__")
+            if method is not None:
+                return self.function_result(*method)
+        return value
+
+    def _subscript(self, base: Value | None) -> Value | None:
+        if base is not None and base[0] == "xi" and not base[2]:
+            result = self.kb.subscript_type(base[1])
+            return ("xi", result, ()) if result else None
+        return None
+
+    def _divided(self, base: Value | None) -> Value | None:
+        if base is not None and base[0] == "xi" and not base[2]:
+            result = self.kb.div_type(base[1])
+            return ("xi", result, ()) if result else None
+        return None
+
+
+def _merge(values: list[Value | None]) -> Value | None:
+    """One value when every binding agrees; `None` literals are ignored, unknowns are not."""
+    result: Value | None = None
+    for value in values:
+        if value == _NONE:
+            continue
+        if value is None:
+            return None
+        if result is None:
+            result = value
+        elif result != value:
+            return None
+    return result
+
+
+def qualified_name(value: Value | None) -> str:
+    """A readable qualified name for a resolved callee, for messages."""
+    if value is None:
+        return "?"
+    tag = value[0]
+    if tag == "x":
+        return str(value[1])
+    if tag == "xi":
+        suffix = ".".join(value[2])
+        return f"{value[1]}.{suffix}" if suffix else str(value[1])
+    if tag in ("pf", "pc", "pi"):
+        return str(value[2])
+    return "?"

@@ -1,0 +1,57 @@
+"""Versioned JSON output; the schema is `schemas/report.schema.json` in the repository."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from async_pitfalls_lint import __version__
+from async_pitfalls_lint.catalog import load_catalog
+from async_pitfalls_lint.model import Finding
+from async_pitfalls_lint.report import Report
+
+SCHEMA_VERSION = 1
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    rule = load_catalog().get(finding.code)
+    fix: dict[str, Any] = {"available": finding.fix is not None}
+    if finding.fix is not None:
+        fix.update(
+            applicability="safe" if finding.fix.safe else "unsafe",
+            title=finding.fix.title,
+            edits=[{"start": e.start, "end": e.end, "content": e.text} for e in finding.fix.edits],
+        )
+    elif finding.fix_unavailable:
+        fix["reason"] = finding.fix_unavailable
+    return {
+        "path": finding.path,
+        "line": finding.span.line,
+        "column": finding.span.column + 1,
+        "end_line": finding.span.end_line,
+        "end_column": finding.span.end_column + 1,
+        "code": finding.code,
+        "name": rule.name if rule else "",
+        "category": finding.category,
+        "message": finding.message,
+        "callee": finding.callee,
+        "chain": [
+            {"label": step.label, "path": step.path, "line": step.line, "column": step.column}
+            for step in finding.chain
+        ],
+        "fix": fix,
+    }
+
+
+def render(report: Report) -> str:
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "async-pitfalls-lint", "version": __version__},
+        "files_checked": report.files_checked,
+        "findings": [finding_to_dict(finding) for finding in report.findings],
+        "problems": [
+            {"path": problem.path, "message": problem.problem} for problem in report.problems
+        ],
+        "statistics": dict(sorted(report.counts().items())),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,284 @@
+"""A project: its root, how module names map to files, and the facts of each file on demand.
+
+flake8 and pre-commit hand us one file (or a few) at a time, so other modules are read and
+summarised when the analysis first needs them, once per file content: facts are kept in memory
+for the life of the process and on disk across runs (see cache.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from async_pitfalls_lint.cache import CACHE_DIR_NAME, DiskCache, content_key
+from async_pitfalls_lint.config import Settings, find_project_root
+from async_pitfalls_lint.extract import extract
+from async_pitfalls_lint.facts import ModuleFacts
+from async_pitfalls_lint.files import iter_python_files
+from async_pitfalls_lint.source import SourceProblem, decode_source, parse_module, run_with_big_stack
+
+# Files that can register event-loop code: handlers are `async def`, and registrations,
+# dependencies and middleware name one of these words.
+_CANDIDATE = re.compile(
+    rb"async|Depends|Security|add_|Route|Middleware|lifespan|on_startup|on_shutdown|exception_handlers"
+)
+_EMPTY = ModuleFacts()
+
+
+@dataclass
+class _Loaded:
+    key: str
+    facts: ModuleFacts | None
+    problem: str | None
+
+
+def analyse_text(text: str, encoding: str = "utf-8") -> ModuleFacts:
+    """Parse and summarise source text (raises SourceProblem)."""
+
+    def work() -> ModuleFacts:
+        module = parse_module(text)
+        try:
+            return extract(module, text, encoding)
+        except RecursionError:
+            raise SourceProblem("nesting too deep to analyse") from None
+
+    return run_with_big_stack(work)
+
+
+def summarise_file(path: str, max_bytes: int) -> tuple[str, str, ModuleFacts | None, str | None]:
+    """Read and summarise one file (run in worker processes): (path, key, facts, problem)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        return path, "", None, f"cannot read file: {error.strerror or error}"
+    facts, problem = _summarise(data, max_bytes)
+    return path, content_key(data), facts, problem
+
+
+def _summarise(data: bytes, max_bytes: int) -> tuple[ModuleFacts | None, str | None]:
+    try:
+        source = decode_source(data, max_bytes)
+        return analyse_text(source.text, source.encoding), None
+    except SourceProblem as problem:
+        return None, str(problem)
+
+
+class Project:
+    """Module resolution and per-file facts for one project root."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = os.path.abspath(root)
+        self.settings = settings
+        self._loaded: dict[str, _Loaded] = {}
+        self._overrides: dict[str, bytes] = {}
+        self._exists: dict[str, bool] = {}
+        self._is_dir: dict[str, bool] = {}
+        self._files: list[str] | None = None
+        cache_dir = settings.cache_dir or os.path.join(self.root, CACHE_DIR_NAME)
+        self.cache: DiskCache | None = DiskCache(Path(cache_dir)) if settings.cache else None
+        self.parse_count = 0
+
+    # -- files ----------------------------------------------------------------------------------
+    def set_content(self, path: str, data: bytes) -> None:
+        """Use `data` instead of the file on disk (flake8's lines, stdin)."""
+        path = os.path.abspath(path)
+        self._overrides[path] = data
+        loaded = self._loaded.get(path)
+        if loaded is not None and loaded.key != content_key(data):
+            del self._loaded[path]
+
+    def read_bytes(self, path: str) -> bytes | None:
+        override = self._overrides.get(path)
+        if override is not None:
+            return override
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except OSError:
+            return None
+
+    def _load(self, path: str) -> _Loaded:
+        loaded = self._loaded.get(path)
+        if loaded is not None:
+            return loaded
+        if self._dir(path):  # a namespace package: a folder without __init__.py
+            loaded = _Loaded("", _EMPTY, None)
+            self._loaded[path] = loaded
+            return loaded
+        data = self.read_bytes(path)
+        if data is None:
+            loaded = _Loaded("", None, _unreadable(path))
+            self._loaded[path] = loaded
+            return loaded
+        key = content_key(data)
+        cached = self.cache.get(key) if self.cache is not None else None
+        if isinstance(cached, tuple) and len(cached) == 2:
+            facts, problem = cached
+        else:
+            self.parse_count += 1
+            facts, problem = _summarise(data, self.settings.max_file_size)
+            if self.cache is not None:
+                self.cache.put(key, (facts, problem))
+        loaded = _Loaded(key, facts, problem)
+        self._loaded[path] = loaded
+        return loaded
+
+    def preload(self, path: str, key: str, facts: ModuleFacts | None, problem: str | None) -> None:
+        """Install facts computed elsewhere (a worker process) for a file's current content."""
+        self._loaded[os.path.abspath(path)] = _Loaded(key, facts, problem)
+
+    def cached(self, path: str) -> bool:
+        """Whether the file's facts are in memory or in the disk cache (loading them if so)."""
+        path = os.path.abspath(path)
+        if path in self._loaded:
+            return True
+        data = self.read_bytes(path)
+        if data is None or self.cache is None:
+            return False
+        key = content_key(data)
+        cached = self.cache.get(key)
+        if isinstance(cached, tuple) and len(cached) == 2:
+            self._loaded[path] = _Loaded(key, cached[0], cached[1])
+            return True
+        return False
+
+    def facts_for(self, path: str) -> ModuleFacts | None:
+        return self._load(path).facts
+
+    def problem_for(self, path: str) -> str | None:
+        return self._load(path).problem
+
+    def is_candidate(self, path: str) -> bool:
+        """Whether the file may register or contain event-loop code (a cheap text check)."""
+        data = self.read_bytes(path)
+        return data is not None and _CANDIDATE.search(data) is not None
+
+    def python_files(self) -> list[str]:
+        if self._files is None:
+            files = iter_python_files([Path(self.root)], self.settings.exclude)
+            self._files = [os.path.abspath(path) for path in files if path.suffix == ".py"]
+        return self._files
+
+    def display(self, path: str) -> str:
+        try:
+            relative = os.path.relpath(path, self.root)
+        except ValueError:
+            return path
+        return path if relative.startswith("..") else relative.replace(os.sep, "/")
+
+    # -- filesystem checks (memoised) -----------------------------------------------------------
+    def _file(self, path: str) -> bool:
+        known = self._exists.get(path)
+        if known is None:
+            known = path in self._overrides or os.path.isfile(path)
+            self._exists[path] = known
+        return known
+
+    def _dir(self, path: str) -> bool:
+        known = self._is_dir.get(path)
+        if known is None:
+            known = os.path.isdir(path)
+            self._is_dir[path] = known
+        return known
+
+    # -- module resolution ----------------------------------------------------------------------
+    def _inside(self, path: str) -> bool:
+        return path == self.root or path.startswith(self.root + os.sep)
+
+    def resolve_import(
+        self, importer: str, level: int, dotted: str
+    ) -> tuple[str | None, tuple[str, ...]]:
+        """The project module an import names, and the attribute path left after it."""
+        parts = tuple(part for part in dotted.split(".") if part)
+        if level:
+            folder = os.path.dirname(importer)
+            for _ in range(level - 1):
+                folder = os.path.dirname(folder)
+            return self._resolve_from(folder, parts, relative=True)
+        if not parts:
+            return None, ()
+        for base in self._bases(importer):
+            if self._file(os.path.join(base, parts[0] + ".py")) or self._dir(
+                os.path.join(base, parts[0])
+            ):
+                return self._resolve_from(base, parts, relative=False)
+        return None, ()
+
+    def _bases(self, importer: str) -> Iterable[str]:
+        """Folders an absolute import may be rooted at: the importer's ancestors, then src/."""
+        folder = os.path.dirname(os.path.abspath(importer))
+        seen = []
+        while self._inside(folder):
+            seen.append(folder)
+            if folder == self.root:
+                break
+            folder = os.path.dirname(folder)
+        source = os.path.join(self.root, "src")
+        if source not in seen:
+            seen.append(source)
+        return seen
+
+    def _resolve_from(
+        self, folder: str, parts: tuple[str, ...], relative: bool
+    ) -> tuple[str | None, tuple[str, ...]]:
+        module: str | None = None
+        consumed = 0
+        if relative:
+            init = os.path.join(folder, "__init__.py")
+            module = init if self._file(init) else folder
+        current = folder
+        for index, part in enumerate(parts):
+            package = os.path.join(current, part)
+            init = os.path.join(package, "__init__.py")
+            plain = package + ".py"
+            if self._dir(package) and self._file(init):
+                module, consumed, current = init, index + 1, package
+            elif self._file(plain):
+                module, consumed = plain, index + 1
+                break
+            elif self._dir(package):
+                module, consumed, current = package, index + 1, package
+            else:
+                break
+        if module is None or not self._inside(module):
+            return None, ()
+        return module, parts[consumed:]
+
+    def submodule(self, module: str, name: str) -> str | None:
+        if module.endswith("__init__.py"):
+            folder = os.path.dirname(module)
+        elif self._dir(module):
+            folder = module
+        else:
+            return None
+        package = os.path.join(folder, name)
+        init = os.path.join(package, "__init__.py")
+        if self._file(init):
+            return init
+        if self._file(package + ".py"):
+            return package + ".py"
+        if self._dir(package):
+            return package
+        return None
+
+
+def _unreadable(path: str) -> str:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        return f"cannot read file: {error.strerror or error}"
+    return "cannot read file"
+
+
+def project_root_for(path: Path, settings: Settings) -> Path:
+    if settings.project_root:
+        return Path(settings.project_root)
+    root = find_project_root(path.resolve() if path.exists() else Path(os.path.abspath(path)))
+    if root is not None:
+        return root
+    return path.parent if not path.is_dir() else path

@@ -1,0 +1,35 @@
+"""A whole run's results, as every output format sees them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from async_pitfalls_lint.model import FileProblem, FileResult, Finding
+
+
+@dataclass
+class Report:
+    results: list[FileResult] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return sorted(
+            (finding for result in self.results for finding in result.findings),
+            key=Finding.sort_key,
+        )
+
+    @property
+    def problems(self) -> list[FileProblem]:
+        return [result.problem for result in self.results if result.problem is not None]
+
+    @property
+    def files_checked(self) -> int:
+        return len(self.results)
+
+    def counts(self) -> Counter[str]:
+        return Counter(finding.code for finding in self.findings)
+
+    @property
+    def fixable(self) -> int:
+        return sum(1 for finding in self.findings if finding.fix is not None)

@@ -1,0 +1,389 @@
+"""FastAPI and Starlette discovery: which functions the framework calls, and how.
+
+A handler is any function the framework invokes: route and websocket endpoints (decorators,
+`add_api_route`, `Route(...)`), dependencies (`Depends`/`Security` anywhere, including
+`Annotated` aliases and `dependencies=[...]`), middleware (`@app.middleware`,
+`BaseHTTPMiddleware.dispatch`, ASGI classes given to `add_middleware`), exception handlers and
+lifespan/startup/shutdown handlers. Apps and routers are recognised by type, through imports,
+factories and subclasses; when a receiver cannot be resolved in a module that imports FastAPI or
+Starlette, the decorator's shape (`@x.get("/path")`) decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from async_pitfalls_lint.facts import CallSite, FunctionFacts, ModuleFacts, Ref
+from async_pitfalls_lint.knowledge import KnowledgeBase, Registration
+from async_pitfalls_lint.names import Resolver, Value
+from async_pitfalls_lint.project import Project
+
+_FRAMEWORK_PREFIXES = ("fastapi", "starlette")
+_PATH_KINDS = ("route", "websocket")
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A function the framework calls, and why."""
+
+    path: str
+    qualname: str
+    kind: str  # route, websocket, dependency, middleware, exception_handler, event_handler, lifespan
+    is_async: bool
+    method: str = ""
+    route_path: str = ""
+    line: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.qualname.split("#", 1)[0].replace(".<locals>", "")
+
+    def describe(self) -> str:
+        name = self.name
+        kind = self.kind
+        prefix = "async " if self.is_async else ""
+        if kind == "route":
+            target = " ".join(part for part in (self.method, self.route_path) if part)
+            return f"{prefix}route {target} ({name})" if target else f"{prefix}route {name}"
+        if kind == "websocket":
+            return f"{prefix}websocket {self.route_path} ({name})" if self.route_path else f"{prefix}websocket {name}"
+        labels = {
+            "dependency": "dependency",
+            "middleware": "middleware",
+            "exception_handler": "exception handler",
+            "event_handler": "startup/shutdown handler",
+            "lifespan": "lifespan handler",
+            "coroutine": "function",
+        }
+        return f"{prefix}{labels.get(kind, kind)} {name}"
+
+
+class RouteFinder:
+    """Finds the handlers a module registers (handlers may live in other modules)."""
+
+    def __init__(self, project: Project, resolver: Resolver, kb: KnowledgeBase) -> None:
+        self.project = project
+        self.resolver = resolver
+        self.kb = kb
+        self._include_prefixes: dict[tuple[str, str], str] = {}
+
+    # -- entry point ----------------------------------------------------------------------------
+    def handlers_in(self, path: str) -> list[Handler]:
+        facts = self.project.facts_for(path)
+        if facts is None:
+            return []
+        framework = _imports_framework(facts)
+        found: list[Handler] = []
+        for function in facts.functions.values():
+            for decorator in function.decorators:
+                handler = self._from_decorator(path, function, decorator, framework)
+                if handler is not None:
+                    found.append(handler)
+        for scope, site in facts.registrations:
+            found.extend(self._from_registration(path, scope, site, framework))
+        for _scope, marker, dependency in facts.dependencies:
+            handler = self._from_dependency(path, marker, dependency, framework)
+            if handler is not None:
+                found.append(handler)
+        for qualname in facts.classes:
+            found.extend(self._from_class(path, qualname))
+        return found
+
+    def note_include_prefixes(self, path: str) -> None:
+        """Remember `include_router(router, prefix=...)` so route paths show the full path."""
+        facts = self.project.facts_for(path)
+        if facts is None:
+            return
+        for _scope, site in facts.registrations:
+            if _last(site.callee) != "include_router":
+                continue
+            prefix = _string(site.arg(-1, "prefix"))
+            router = site.arg(0, "router")
+            site_key = self._binding_site(path, router)
+            if prefix and site_key is not None:
+                self._include_prefixes[site_key] = prefix
+
+    # -- decorators -----------------------------------------------------------------------------
+    def _from_decorator(
+        self, path: str, function: FunctionFacts, decorator: Ref | None, framework: bool
+    ) -> Handler | None:
+        if decorator is None:
+            return None
+        callee, args, kwargs = (decorator[1], decorator[2], decorator[3]) if decorator[0] == "c" else (decorator, (), ())
+        if callee is None:
+            return None
+        if self._is_extra_route_decorator(path, callee):
+            site = CallSite(callee, args, kwargs, False)
+            return self._handler(path, function, "route", _method_name(callee, site), _string(site.arg(0, "path")))
+        if callee[0] != "a":
+            return None
+        member = callee[2]
+        kind = self.kb.decorator_kinds.get(member)
+        if kind is None:
+            return None
+        receiver = self.resolver.eval(path, callee[1])
+        site = CallSite(callee, args, kwargs, False)
+        if receiver is None:
+            if not framework or not _looks_like_registration(kind, site):
+                return None
+        elif not self.is_app(receiver):
+            return None
+        route_path = ""
+        if kind in _PATH_KINDS:
+            route_path = self._router_prefix(path, callee[1]) + (_string(site.arg(0, "path")) or "")
+        return self._handler(path, function, kind, _method_name(callee, site) if kind == "route" else "", route_path)
+
+    def _is_extra_route_decorator(self, path: str, callee: Ref) -> bool:
+        extra = self.kb.extra_route_decorators
+        if not extra:
+            return False
+        value = self.resolver.eval(path, callee)
+        candidates = {_dotted_text(callee), _last(callee)}
+        if value is not None and value[0] == "x":
+            candidates.add(value[1])
+        if value is not None and value[0] == "pf":
+            candidates.add(value[2])
+            candidates.add(self.project.display(value[1]).removesuffix(".py").replace("/", ".") + "." + value[2])
+        return bool(candidates & extra)
+
+    def _handler(
+        self, path: str, function: FunctionFacts, kind: str, method: str = "", route_path: str = ""
+    ) -> Handler:
+        return Handler(path, function.qualname, kind, function.is_async, method, route_path, function.line)
+
+    def is_app(self, value: Value) -> bool:
+        """An application or router instance (including project subclasses)."""
+        if value[0] == "xi" and not value[2]:
+            return value[1] in self.kb.app_types
+        if value[0] == "pi":
+            return any(base in self.kb.app_types for base in self.resolver.external_bases(value[1], value[2]))
+        return False
+
+    # -- registration calls ---------------------------------------------------------------------
+    def _from_registration(self, path: str, scope: str, site: CallSite, framework: bool) -> list[Handler]:
+        callee = self.resolver.eval(path, site.callee)
+        last = _last(site.callee)
+        if callee is not None and callee[0] == "x" and callee[1] in self.kb.app_types:
+            return self._from_app_keywords(path, site)
+        registration: Registration | None = None
+        receiver_ref: Ref | None = None
+        if callee is not None and callee[0] == "xi" and len(callee[2]) == 1:
+            if self.is_app(("xi", callee[1], ())):
+                registration = self.kb.registrations.get(callee[2][0])
+        elif callee is not None and callee[0] == "pf" and site.callee is not None and site.callee[0] == "a":
+            receiver = self.resolver.eval(path, site.callee[1])
+            if receiver is not None and self.is_app(receiver):
+                registration = self.kb.registrations.get(site.callee[2])
+        elif callee is not None and callee[0] == "x":
+            registration = self.kb.constructors.get(callee[1])
+        elif callee is None and framework and last is not None:
+            registration = self.kb.registrations.get(last)
+            if registration is None and site.callee is not None and site.callee[0] == "n":
+                registration = _constructor_by_name(self.kb, last)
+        if registration is None:
+            return []
+        if site.callee is not None and site.callee[0] == "a":
+            receiver_ref = site.callee[1]
+        target = site.arg(registration.position, registration.keyword)
+        route_path = ""
+        method = ""
+        if registration.kind in _PATH_KINDS:
+            route_path = _string(site.arg(0, "path")) or ""
+            if receiver_ref is not None:
+                route_path = self._router_prefix(path, receiver_ref) + route_path
+            methods = site.arg(-1, "methods")
+            method = _methods(methods) or ("GET" if registration.kind == "route" else "")
+        return self._handlers_for_target(path, target, registration.kind, method, route_path)
+
+    def _from_app_keywords(self, path: str, site: CallSite) -> list[Handler]:
+        found: list[Handler] = []
+        for keyword, kind in self.kb.app_keywords.items():
+            value = site.arg(-1, keyword)
+            if value is None:
+                continue
+            if value[0] == "l":
+                targets = list(value[1])
+            elif value[0] == "m":
+                targets = [pair[1] for pair in value[1]]
+            else:
+                targets = [value]
+            for target in targets:
+                found.extend(self._handlers_for_target(path, target, kind))
+        return found
+
+    def _handlers_for_target(
+        self, path: str, target: Ref | None, kind: str, method: str = "", route_path: str = ""
+    ) -> list[Handler]:
+        value = self.resolver.eval(path, target)
+        if value is None:
+            return []
+        if value[0] == "pf":
+            function = self._function(value[1], value[2])
+            if function is None:
+                return []
+            return [self._handler(value[1], function, "route" if kind == "route" else kind, method, route_path)]
+        if value[0] == "pi":
+            return self._method_handlers(value[1], value[2], ("__call__",), kind)
+        if value[0] == "pc" and kind == "middleware_class":
+            return self._method_handlers(value[1], value[2], ("__call__", "dispatch"), "middleware")
+        return []
+
+    def _method_handlers(self, path: str, qualname: str, names: tuple[str, ...], kind: str) -> list[Handler]:
+        found = []
+        for name in names:
+            method = self.resolver.find_method(path, qualname, name)
+            if method is None:
+                continue
+            function = self._function(*method)
+            if function is not None:
+                found.append(self._handler(method[0], function, kind))
+        return found
+
+    # -- dependencies ---------------------------------------------------------------------------
+    def _from_dependency(
+        self, path: str, marker: Ref | None, dependency: Ref | None, framework: bool
+    ) -> Handler | None:
+        if dependency is None:
+            return None
+        marker_value = self.resolver.eval(path, marker)
+        if marker_value is None:
+            if not framework:
+                return None
+        elif not (marker_value[0] == "x" and marker_value[1] in self.kb.dependency_markers):
+            return None
+        value = self.resolver.eval(path, dependency)
+        if value is None:
+            return None
+        if value[0] == "pf":
+            function = self._function(value[1], value[2])
+            return self._handler(value[1], function, "dependency") if function else None
+        if value[0] == "pi":
+            handlers = self._method_handlers(value[1], value[2], ("__call__",), "dependency")
+            return handlers[0] if handlers else None
+        return None
+
+    # -- class-based handlers -------------------------------------------------------------------
+    def _from_class(self, path: str, qualname: str) -> list[Handler]:
+        found: list[Handler] = []
+        for base in self.resolver.external_bases(path, qualname):
+            handler = self.kb.class_handlers.get(base)
+            if handler is not None:
+                found.extend(self._method_handlers(path, qualname, handler.methods, handler.kind))
+        return found
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _function(self, path: str, qualname: str) -> FunctionFacts | None:
+        facts = self.project.facts_for(path)
+        return facts.functions.get(qualname) if facts is not None else None
+
+    def _router_prefix(self, path: str, receiver: Ref | None) -> str:
+        site_key = self._binding_site(path, receiver)
+        if site_key is None:
+            return ""
+        included = self._include_prefixes.get(site_key, "")
+        module_path, name = site_key
+        facts = self.project.facts_for(module_path)
+        if facts is None:
+            return included
+        bindings = facts.bindings.get(name, [])
+        own = ""
+        if len(bindings) == 1 and bindings[0] is not None and bindings[0][0] == "c":
+            for keyword, value in bindings[0][3]:
+                if keyword == "prefix":
+                    own = _string(value) or ""
+        return included + own
+
+    def _binding_site(self, path: str, ref: Ref | None, depth: int = 0) -> tuple[str, str] | None:
+        """The module and module-level name a router ref is bound to, through imports."""
+        if ref is None or depth > 8:
+            return None
+        if ref[0] == "n":
+            facts = self.project.facts_for(path)
+            if facts is None:
+                return None
+            bindings = facts.bindings.get(ref[2])
+            if ref[1] and not ref[1].startswith("class:"):
+                function = facts.functions.get(ref[1])
+                if function is not None and ref[2] in function.locals:
+                    return (path, f"{ref[1]}:{ref[2]}")
+            if not bindings or len(bindings) != 1 or bindings[0] is None:
+                return None
+            bound = bindings[0]
+            if bound[0] == "imp":
+                module, rest = self.project.resolve_import(path, bound[1], bound[2])
+                if module is not None and len(rest) == 1:
+                    return self._binding_site(module, ("n", "", rest[0]), depth + 1)
+                return None
+            return (path, ref[2])
+        if ref[0] == "a" and ref[1] is not None and ref[1][0] == "n":
+            module = self.resolver.eval(path, ref[1])
+            if module is not None and module[0] == "pm":
+                return self._binding_site(module[1], ("n", "", ref[2]), depth + 1)
+        return None
+
+
+def _imports_framework(facts: ModuleFacts) -> bool:
+    for bindings in (facts.bindings.values(), [[ref] for ref in facts.type_only.values()]):
+        for refs in bindings:
+            for ref in refs:
+                if ref is not None and ref[0] == "imp" and ref[2].split(".", 1)[0] in _FRAMEWORK_PREFIXES:
+                    return True
+    return any(ref[2].split(".", 1)[0] in _FRAMEWORK_PREFIXES for ref in facts.star_imports)
+
+
+def _looks_like_registration(kind: str, site: CallSite) -> bool:
+    """Without a resolvable receiver, only accept the framework's own call shapes."""
+    first = _string(site.arg(0, "path"))
+    if kind in _PATH_KINDS:
+        return first is not None and (first == "" or first.startswith("/"))
+    if kind == "middleware":
+        return first == "http"
+    if kind == "event_handler":
+        return first in ("startup", "shutdown")
+    return kind == "exception_handler" and bool(site.args)
+
+
+def _constructor_by_name(kb: KnowledgeBase, last: str) -> Registration | None:
+    for name, registration in kb.constructors.items():
+        if name.rsplit(".", 1)[-1] == last:
+            return registration
+    return None
+
+
+def _method_name(callee: Ref, site: CallSite) -> str:
+    member = callee[2] if callee[0] == "a" else ""
+    if member in ("api_route", "route"):
+        return _methods(site.arg(-1, "methods")) or "GET"
+    return member.upper() if member else ""
+
+
+def _methods(ref: Ref | None) -> str:
+    if ref is None or ref[0] != "l":
+        return ""
+    names = [item[1].upper() for item in ref[1] if item is not None and item[0] == "str"]
+    return "|".join(names)
+
+
+def _string(ref: Ref | None) -> str | None:
+    if ref is not None and ref[0] == "str":
+        return str(ref[1])
+    return None
+
+
+def _last(ref: Ref | None) -> str | None:
+    if ref is None:
+        return None
+    if ref[0] in ("n", "a"):
+        return str(ref[2])
+    return None
+
+
+def _dotted_text(ref: Ref | None) -> str:
+    if ref is None:
+        return ""
+    if ref[0] == "n":
+        return str(ref[2])
+    if ref[0] == "a":
+        base = _dotted_text(ref[1])
+        return f"{base}.{ref[2]}" if base else ""
+    return ""

@@ -1,0 +1,122 @@
+"""Running a check over many files: parse in parallel, analyse once per project, collect.
+
+Parsing dominates the cost, so files whose facts are not cached are summarised by a pool of
+worker processes; the analysis itself (resolution, handlers, chains) then runs in this process
+with every module's facts in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from async_pitfalls_lint.analysis import Analysis, analysis_for
+from async_pitfalls_lint.config import Settings
+from async_pitfalls_lint.files import iter_python_files
+from async_pitfalls_lint.model import FileProblem, FileResult
+from async_pitfalls_lint.project import summarise_file
+from async_pitfalls_lint.report import Report
+from async_pitfalls_lint.suppression import remove_suppressed
+
+_PARALLEL_THRESHOLD = 24
+
+
+@dataclass
+class StdinInput:
+    filename: str
+    text: str
+
+
+def display_path(path: Path) -> str:
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute, os.getcwd())
+    return absolute if relative.startswith("..") else relative.replace(os.sep, "/")
+
+
+def check_files(
+    paths: Iterable[Path],
+    settings: Settings,
+    jobs: int = 1,
+    stdin: StdinInput | None = None,
+    progress: TextIO | None = None,
+) -> Report:
+    report = Report()
+    if stdin is not None:
+        report.results.append(_check_stdin(stdin, settings))
+        return report
+    files = list(iter_python_files(paths, settings.exclude))
+    groups: dict[int, tuple[Analysis, list[Path]]] = {}
+    for file in files:
+        analysis = analysis_for(file, settings)
+        groups.setdefault(id(analysis), (analysis, []))[1].append(file)
+    done = 0
+    for analysis, group in groups.values():
+        _warm(analysis, group, jobs)
+        for file in group:
+            report.results.append(_check_one(analysis, file))
+            done += 1
+            if progress is not None:
+                progress.write(f"\rchecked {done}/{len(files)} files")
+                progress.flush()
+    if progress is not None and files:
+        progress.write("\r\033[K")
+        progress.flush()
+    return report
+
+
+def _check_one(analysis: Analysis, file: Path) -> FileResult:
+    display = display_path(file)
+    try:
+        result = analysis.check(os.fspath(file), display)
+    except RecursionError:
+        return FileResult(display, [], FileProblem(display, "nesting too deep to analyse"))
+    except Exception as error:  # one file's failure must not end the run
+        problem = f"internal error {type(error).__name__}: {error}"
+        return FileResult(display, [], FileProblem(display, problem))
+    data = analysis.project.read_bytes(os.path.abspath(file))
+    text = data.decode("utf-8", errors="replace") if data is not None else None
+    result.findings = remove_suppressed(result.findings, text)
+    return result
+
+
+def _check_stdin(stdin: StdinInput, settings: Settings) -> FileResult:
+    path = Path(os.path.abspath(stdin.filename))
+    analysis = analysis_for(path, settings)
+    analysis.project.set_content(os.fspath(path), stdin.text.encode("utf-8"))
+    result = analysis.check(os.fspath(path), stdin.filename)
+    result.findings = remove_suppressed(result.findings, stdin.text)
+    return result
+
+
+def _warm(analysis: Analysis, files: list[Path], jobs: int) -> None:
+    """Summarise, in parallel, the files the analysis will need and the cache does not hold."""
+    if jobs <= 1:
+        return
+    project = analysis.project
+    wanted = {os.path.abspath(file) for file in files}
+    if analysis.settings.scope == "fastapi":
+        wanted.update(path for path in project.python_files() if project.is_candidate(path))
+    missing = sorted(path for path in wanted if not project.cached(path))
+    if len(missing) < _PARALLEL_THRESHOLD:
+        return
+    max_bytes = analysis.settings.max_file_size
+    chunk = max(1, len(missing) // (jobs * 8))
+    try:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            summaries = pool.map(summarise_file, missing, [max_bytes] * len(missing), chunksize=chunk)
+            for path, key, facts, problem in summaries:
+                if key:
+                    project.preload(path, key, facts, problem)
+                    if project.cache is not None:
+                        project.cache.put(key, (facts, problem))
+    except (OSError, RuntimeError) as error:  # no process pool here: analyse serially
+        print(f"async-pitfalls-lint: parallel parsing unavailable ({error})", file=sys.stderr)
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)

@@ -1,0 +1,129 @@
+"""Which coroutines run on the event loop, and why.
+
+With `scope = "fastapi"` (the default) the roots are the async handlers FastAPI and Starlette
+call (routes.py), found across the whole project; every project coroutine they call or await,
+or hand over as a callable (`add_task(send_email)`), runs on the loop too, transitively and
+across modules. Plain `def` handlers run in the threadpool and are not roots. With
+`scope = "all"` every `async def` is event-loop code.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from async_pitfalls_lint.facts import Ref
+from async_pitfalls_lint.names import Resolver
+from async_pitfalls_lint.project import Project
+from async_pitfalls_lint.routes import Handler, RouteFinder
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a function runs on the event loop: the handler it serves, and the way there."""
+
+    handler: Handler
+    via: tuple[str, ...] = ()  # names of the coroutines between the handler and this function
+
+    @property
+    def is_handler(self) -> bool:
+        return not self.via
+
+    def describe(self, name: str) -> str:
+        if not self.via:
+            return self.handler.describe()
+        return f"coroutine {name}() awaited from {self.handler.describe()}"
+
+
+def _name(qualname: str) -> str:
+    return qualname.split("#", 1)[0].replace(".<locals>", "")
+
+
+class EventLoopIndex:
+    def __init__(self, project: Project, resolver: Resolver, routes: RouteFinder, scope: str) -> None:
+        self.project = project
+        self.resolver = resolver
+        self.routes = routes
+        self.scope = scope
+        self._reasons: dict[tuple[str, str], Reason] | None = None
+        self.handlers: list[Handler] = []
+
+    def reasons_in(self, path: str) -> dict[str, Reason]:
+        """Event-loop functions of one module, by qualname."""
+        if self.scope == "all":
+            return self._all_coroutines(path)
+        reasons = self._build()
+        return {qualname: reason for (where, qualname), reason in reasons.items() if where == path}
+
+    def _all_coroutines(self, path: str) -> dict[str, Reason]:
+        facts = self.project.facts_for(path)
+        if facts is None:
+            return {}
+        return {
+            qualname: Reason(Handler(path, qualname, "coroutine", True, line=function.line))
+            for qualname, function in facts.functions.items()
+            if function.is_async
+        }
+
+    def _build(self) -> dict[tuple[str, str], Reason]:
+        if self._reasons is not None:
+            return self._reasons
+        candidates = [path for path in self.project.python_files() if self.project.is_candidate(path)]
+        for path in candidates:
+            self.routes.note_include_prefixes(path)
+        handlers: list[Handler] = []
+        for path in candidates:
+            handlers.extend(self.routes.handlers_in(path))
+        self.handlers = handlers
+        reasons: dict[tuple[str, str], Reason] = {}
+        queue: deque[tuple[str, str]] = deque()
+        for handler in sorted(handlers, key=_handler_priority):
+            key = (handler.path, handler.qualname)
+            if handler.is_async and key not in reasons:
+                reasons[key] = Reason(handler)
+                queue.append(key)
+        while queue:
+            path, qualname = queue.popleft()
+            reason = reasons[(path, qualname)]
+            for target in self._coroutines_used_by(path, qualname):
+                if target not in reasons:
+                    reasons[target] = Reason(reason.handler, (*reason.via, _name(qualname)))
+                    queue.append(target)
+        self._reasons = reasons
+        return reasons
+
+    def _coroutines_used_by(self, path: str, qualname: str) -> list[tuple[str, str]]:
+        facts = self.project.facts_for(path)
+        function = facts.functions.get(qualname) if facts is not None else None
+        if function is None:
+            return []
+        found: list[tuple[str, str]] = []
+        for site in function.calls:
+            self._collect(path, site.callee, found, called=True)
+            for argument in (*site.args, *(value for _, value in site.kwargs)):
+                if argument is not None and argument[0] in ("n", "a"):
+                    self._collect(path, argument, found, called=False)
+        return found
+
+    def _collect(self, path: str, ref: Ref | None, into: list[tuple[str, str]], called: bool) -> None:
+        value = self.resolver.eval(path, ref)
+        if value is None:
+            return
+        target: tuple[str, str] | None = None
+        if value[0] == "pf":
+            target = (value[1], value[2])
+        elif value[0] == "pi" and called:
+            target = self.resolver.find_method(value[1], value[2], "__call__")
+        if target is None:
+            return
+        facts = self.project.facts_for(target[0])
+        function = facts.functions.get(target[1]) if facts is not None else None
+        if function is not None and function.is_async:
+            into.append(target)
+
+
+_PRIORITY = {"route": 0, "websocket": 1, "middleware": 2, "dependency": 3}
+
+
+def _handler_priority(handler: Handler) -> tuple[int, str, int]:
+    return (_PRIORITY.get(handler.kind, 4), handler.path, handler.line)

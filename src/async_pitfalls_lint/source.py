@@ -1,0 +1,100 @@
+"""Bytes on disk to a libcst module, or one clear problem. Never raises.
+
+The native libcst parser recurses in Rust; on pathological nesting it can overflow the C stack
+and kill the process, which would take a whole flake8 run down with it. Parsing therefore runs
+on a dedicated thread with a large stack, and recursion errors become a file problem.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import tokenize
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+import libcst as cst
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+_BIG_STACK = 512 * 1024 * 1024
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class SourceText:
+    text: str
+    encoding: str
+
+
+class SourceProblem(Exception):
+    """Why a file cannot be analysed, in words for the user."""
+
+
+def decode_source(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceText:
+    """Decode Python source bytes as the interpreter would (BOM, PEP 263 coding cookie)."""
+    if len(data) > max_bytes:
+        raise SourceProblem(
+            f"file is {len(data):,} bytes, over the {max_bytes:,}-byte limit (max-file-size)"
+        )
+    if b"\x00" in data:
+        raise SourceProblem("file contains NUL bytes; it is not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        raise SourceProblem(f"bad encoding declaration: {error.msg}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise SourceProblem(f"cannot decode file as {encoding}: {error}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return SourceText(text=text, encoding=encoding)
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _big_stack_executor() -> ThreadPoolExecutor:
+    global _executor  # noqa: PLW0603 - one parser thread per process, created on first use
+    with _executor_lock:
+        if _executor is None:
+            previous = threading.stack_size()
+            try:
+                threading.stack_size(_BIG_STACK)
+            except (ValueError, RuntimeError):  # platforms that refuse: keep the default
+                previous = None
+            try:
+                _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apl-parse")
+                # Threads are created lazily: start ours while the large stack size is set.
+                _executor.submit(lambda: None).result()
+            finally:
+                if previous is not None:
+                    threading.stack_size(previous)
+        return _executor
+
+
+def run_with_big_stack(function: Callable[[], _T]) -> _T:
+    """Run `function` on the parser thread (which has a large C stack) and return its result."""
+    if threading.current_thread().name.startswith("apl-parse"):
+        return function()
+    return _big_stack_executor().submit(function).result()
+
+
+def parse_module(text: str) -> cst.Module:
+    """Parse text with libcst; problems become SourceProblem. Call via run_with_big_stack."""
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        raise SourceProblem(
+            f"syntax error at line {error.raw_line}, column {error.raw_column + 1}: "
+            f"{error.message}"
+        ) from None
+    except RecursionError:
+        raise SourceProblem("nesting too deep for the parser") from None
+    except MemoryError:
+        raise SourceProblem("file too large for the parser (out of memory)") from None
+    except Exception as error:  # libcst raises a few undocumented errors on odd input
+        raise SourceProblem(f"parser failed: {type(error).__name__}: {error}") from None
