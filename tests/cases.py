@@ -1,0 +1,79 @@
+"""Discovering fixture cases and laying each out as its own little project."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from expectations import CaseFile, Expected, read_expectations
+
+FIXTURES = Path(__file__).parent / "fixtures"
+OUTPUT_SUFFIXES = (".fixed.py", ".unsafe.py")
+
+
+@dataclass
+class Case:
+    """A single-module case (one .py file) or a multi-module case (a folder)."""
+
+    id: str
+    source: Path
+    files: list[CaseFile]
+
+    @property
+    def expected(self) -> list[Expected]:
+        return [item for case_file in self.files for item in case_file.expected]
+
+    @property
+    def options(self) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for case_file in self.files:
+            merged.update(case_file.options)
+        return merged
+
+    def materialise(self, target: Path) -> Path:
+        """Copy the case into `target` with a pyproject.toml holding its options."""
+        target.mkdir(parents=True, exist_ok=True)
+        if self.source.is_dir():
+            shutil.copytree(self.source, target, dirs_exist_ok=True)
+        else:
+            shutil.copy(self.source, target / self.source.name)
+        pyproject = target / "pyproject.toml"
+        if not pyproject.exists():
+            pyproject.write_text(_pyproject(self.options), encoding="utf-8")
+        return target
+
+
+def _pyproject(options: dict[str, str]) -> str:
+    lines = ["[tool.async-pitfalls-lint]", "cache = false"]
+    for key, value in sorted(options.items()):
+        if "," in value:
+            items = ", ".join(f'"{item}"' for item in value.split(","))
+            lines.append(f"{key} = [{items}]")
+        elif value.isdigit():
+            lines.append(f"{key} = {value}")
+        else:
+            lines.append(f'{key} = "{value}"')
+    return "\n".join(lines) + "\n"
+
+
+def is_output_file(path: Path) -> bool:
+    return path.name.endswith(OUTPUT_SUFFIXES)
+
+
+def discover_cases(root: Path = FIXTURES) -> list[Case]:
+    cases = []
+    for group in sorted(path for path in root.iterdir() if path.is_dir()):
+        for entry in sorted(group.iterdir()):
+            if entry.name.startswith((".", "_")) and entry.name != "__init__.py":
+                continue
+            if entry.is_dir():
+                files = [
+                    read_expectations(path, path.relative_to(entry).as_posix())
+                    for path in sorted(entry.rglob("*.py"))
+                    if not is_output_file(path)
+                ]
+                cases.append(Case(f"{group.name}/{entry.name}", entry, files))
+            elif entry.suffix == ".py" and not is_output_file(entry):
+                cases.append(Case(f"{group.name}/{entry.stem}", entry, [read_expectations(entry, entry.name)]))
+    return cases

@@ -1,0 +1,84 @@
+"""One parametrised test over every fixture case: the exact set of (file, line, column, code).
+
+Each case runs in-process through the public API and through a real `flake8` subprocess (all
+cases in one run, each laid out as its own project); both must match the inline expectations
+exactly, so every unannotated line is asserted clean.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from async_pitfalls_lint.api import check_paths
+from async_pitfalls_lint.config import load_settings
+from cases import Case, discover_cases
+
+CASES = discover_cases()
+FLAKE8_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>APL\d{3}) (?P<message>.*)$")
+
+
+def _ids(case: Case) -> str:
+    return case.id
+
+
+def _actual(project: Path) -> tuple[set[tuple[str, int, int, str]], dict[tuple[str, int, int, str], str]]:
+    settings = load_settings(project)
+    found = set()
+    messages = {}
+    for result in check_paths([project], settings):
+        for finding in result.findings:
+            key = (result.path, finding.line, finding.column + 1, finding.code)
+            found.add(key)
+            messages[key] = finding.message
+    return found, messages
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_fixture_in_process(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = case.materialise(tmp_path / "case")
+    monkeypatch.chdir(project)
+    found, messages = _actual(project)
+    expected = {item.key for item in case.expected}
+    assert sorted(found - expected) == [], "unexpected findings"
+    assert sorted(expected - found) == [], "missing findings"
+    for item in case.expected:
+        if item.fragment:
+            assert item.fragment in messages[item.key], f"{item.key}: {messages[item.key]!r}"
+
+
+@pytest.fixture(scope="session")
+def flake8_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[tuple[str, int, int, str]]]:
+    base = tmp_path_factory.mktemp("flake8-cases")
+    layout = {}
+    for index, case in enumerate(CASES):
+        folder = base / f"case{index:04d}"
+        case.materialise(folder)
+        layout[f"case{index:04d}"] = case.id
+    completed = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select=APL", "--jobs=2", "."],
+        cwd=base,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode in (0, 1), completed.stderr
+    results: dict[str, set[tuple[str, int, int, str]]] = {case_id: set() for case_id in layout.values()}
+    for line in completed.stdout.splitlines():
+        match = FLAKE8_LINE.match(line)
+        assert match, f"unexpected flake8 output line: {line!r}"
+        folder, _, relative = match.group("path").removeprefix("./").partition("/")
+        results[layout[folder]].add((relative, int(match.group("line")), int(match.group("col")), match.group("code")))
+    return results
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_fixture_through_flake8(case: Case, flake8_results: dict[str, set[tuple[str, int, int, str]]]) -> None:
+    expected = {item.key for item in case.expected}
+    found = flake8_results[case.id]
+    assert sorted(found - expected) == [], "unexpected findings"
+    assert sorted(expected - found) == [], "missing findings"
