@@ -55,6 +55,15 @@ class EventLoopIndex:
         reasons = self._build()
         return {qualname: reason for (where, qualname), reason in reasons.items() if where == path}
 
+    def all_handlers(self) -> list[Handler]:
+        """Every handler (sync and async) registered anywhere in the project."""
+        self._build()
+        return list(self.handlers)
+
+    def reason_for(self, path: str, qualname: str) -> Reason | None:
+        """Why a function runs on the event loop, or None when it does not (default scope)."""
+        return self._build().get((path, qualname))
+
     def _all_coroutines(self, path: str) -> dict[str, Reason]:
         facts = self.project.facts_for(path)
         if facts is None:
