@@ -75,5 +75,9 @@ def discover_cases(root: Path = FIXTURES) -> list[Case]:
                 ]
                 cases.append(Case(f"{group.name}/{entry.name}", entry, files))
             elif entry.suffix == ".py" and not is_output_file(entry):
-                cases.append(Case(f"{group.name}/{entry.stem}", entry, [read_expectations(entry, entry.name)]))
+                cases.append(
+                    Case(
+                        f"{group.name}/{entry.stem}", entry, [read_expectations(entry, entry.name)]
+                    )
+                )
     return cases

@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from async_pitfalls_lint.analysis import reset_analyses  # noqa: E402
+from async_pitfalls_lint.analysis import reset_analyses
 
 
 @pytest.fixture(autouse=True)

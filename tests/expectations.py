@@ -57,7 +57,9 @@ def read_expectations(path: Path, relative: str) -> CaseFile:
         directive = DIRECTIVE.match(token.string)
         if directive:
             if not in_header:
-                raise ExpectationError(f"{relative}:{token.start[0]}: directives belong in the header")
+                raise ExpectationError(
+                    f"{relative}:{token.start[0]}: directives belong in the header"
+                )
             _read_directive(case, directive.group(1), directive.group(2), relative)
             continue
         items = list(ITEM.finditer(token.string))
@@ -68,7 +70,9 @@ def read_expectations(path: Path, relative: str) -> CaseFile:
             )
         for item in items:
             case.expected.append(
-                Expected(relative, token.start[0], int(item.group(2)), item.group(1), item.group(3) or "")
+                Expected(
+                    relative, token.start[0], int(item.group(2)), item.group(1), item.group(3) or ""
+                )
             )
     return case
 

@@ -13,20 +13,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from cases import Case, discover_cases
 
 from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.config import load_settings
-from cases import Case, discover_cases
 
 CASES = discover_cases()
-FLAKE8_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>APL\d{3}) (?P<message>.*)$")
+FLAKE8_LINE = re.compile(
+    r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>APL\d{3}) (?P<message>.*)$"
+)
 
 
 def _ids(case: Case) -> str:
     return case.id
 
 
-def _actual(project: Path) -> tuple[set[tuple[str, int, int, str]], dict[tuple[str, int, int, str], str]]:
+def _actual(
+    project: Path,
+) -> tuple[set[tuple[str, int, int, str]], dict[tuple[str, int, int, str], str]]:
     settings = load_settings(project)
     found = set()
     messages = {}
@@ -52,7 +56,9 @@ def test_fixture_in_process(case: Case, tmp_path: Path, monkeypatch: pytest.Monk
 
 
 @pytest.fixture(scope="session")
-def flake8_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[tuple[str, int, int, str]]]:
+def flake8_results(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, set[tuple[str, int, int, str]]]:
     base = tmp_path_factory.mktemp("flake8-cases")
     layout = {}
     for index, case in enumerate(CASES):
@@ -67,17 +73,23 @@ def flake8_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[tu
         check=False,
     )
     assert completed.returncode in (0, 1), completed.stderr
-    results: dict[str, set[tuple[str, int, int, str]]] = {case_id: set() for case_id in layout.values()}
+    results: dict[str, set[tuple[str, int, int, str]]] = {
+        case_id: set() for case_id in layout.values()
+    }
     for line in completed.stdout.splitlines():
         match = FLAKE8_LINE.match(line)
         assert match, f"unexpected flake8 output line: {line!r}"
         folder, _, relative = match.group("path").removeprefix("./").partition("/")
-        results[layout[folder]].add((relative, int(match.group("line")), int(match.group("col")), match.group("code")))
+        results[layout[folder]].add(
+            (relative, int(match.group("line")), int(match.group("col")), match.group("code"))
+        )
     return results
 
 
 @pytest.mark.parametrize("case", CASES, ids=_ids)
-def test_fixture_through_flake8(case: Case, flake8_results: dict[str, set[tuple[str, int, int, str]]]) -> None:
+def test_fixture_through_flake8(
+    case: Case, flake8_results: dict[str, set[tuple[str, int, int, str]]]
+) -> None:
     expected = {item.key for item in case.expected}
     found = flake8_results[case.id]
     assert sorted(found - expected) == [], "unexpected findings"

@@ -15,10 +15,11 @@ TOMLDecodeError = tomllib.TOMLDecodeError
 
 
 def load_toml_bytes(data: bytes) -> dict[str, Any]:
-    return tomllib.loads(data.decode("utf-8"))
+    loaded: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
+    return loaded
 
 
 def load_package_data(name: str) -> dict[str, Any]:
     """Load one of the TOML files shipped in `async_pitfalls_lint/data/`."""
-    data = resources.files("async_pitfalls_lint").joinpath("data", name).read_bytes()
+    data = resources.files("async_pitfalls_lint").joinpath("data").joinpath(name).read_bytes()
     return load_toml_bytes(data)

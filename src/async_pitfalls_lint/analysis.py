@@ -94,14 +94,18 @@ class Analysis:
                 findings.append(self._direct_finding(display, site, classified, scope))
                 blocking.append(CallFinding(site, classified))
             elif classified.kind == "helper" and classified.chain is not None:
-                findings.append(self._helper_finding(display, site, classified.chain, scope, reason, function))
+                findings.append(
+                    self._helper_finding(display, site, classified.chain, scope, reason, function)
+                )
                 blocking.append(CallFinding(site, classified))
         context = CheckContext(self, path, display, function, reason, scope, blocking)
         for check in OFFLOADING_CHECKS:
             findings.extend(check(context))
         return findings
 
-    def _direct_finding(self, display: str, site: CallSite, found: Classified, scope: str) -> Finding:
+    def _direct_finding(
+        self, display: str, site: CallSite, found: Classified, scope: str
+    ) -> Finding:
         assert found.entry is not None
         category = found.entry.category
         rule = self.catalog[self.catalog.code_for("blocking-call", category)]
@@ -131,7 +135,11 @@ class Analysis:
             alternative += f" or make {_short(function.qualname)} a plain def"
         doing = _doing(category_info.doing, chain, category)
         message = rule.render(
-            callee=f"{helper}()", doing=doing, scope=scope, chain=chain_text, alternative=alternative
+            callee=f"{helper}()",
+            doing=doing,
+            scope=scope,
+            chain=chain_text,
+            alternative=alternative,
         )
         return Finding(
             display,

@@ -29,7 +29,7 @@ def content_key(data: bytes) -> str:
 def _data_fingerprint() -> str:
     digest = hashlib.blake2b(digest_size=8)
     for name in ("blocking.toml", "fastapi.toml"):
-        digest.update(resources.files("async_pitfalls_lint").joinpath("data", name).read_bytes())
+        digest.update(resources.files("async_pitfalls_lint").joinpath("data").joinpath(name).read_bytes())
     return digest.hexdigest()
 
 
@@ -70,7 +70,8 @@ class DiskCache:
             return None
         try:
             with open(self._entry(key), "rb") as handle:
-                return pickle.load(handle)
+                value: object = pickle.load(handle)
+                return value
         except FileNotFoundError:
             return None
         except Exception:  # a truncated or foreign entry is a miss; it will be rewritten

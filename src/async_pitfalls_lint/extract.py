@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import libcst as cst
@@ -55,7 +55,7 @@ REGISTRATION_NAMES = frozenset(
 )  # fmt: skip
 
 
-@lru_cache(maxsize=None)
+@cache
 def _child_fields(node_type: type) -> tuple[str, ...]:
     return tuple(
         f.name
@@ -230,7 +230,9 @@ class Extractor:
             items = value[1] if value is not None and value[0] == "l" else None
             elements = target.elements
             for position, element in enumerate(elements):
-                item = items[position] if items is not None and len(items) == len(elements) else None
+                item = (
+                    items[position] if items is not None and len(items) == len(elements) else None
+                )
                 inner = element.value
                 if isinstance(inner, cst.StarredElement):
                     inner = inner.value
@@ -434,7 +436,9 @@ class Extractor:
         outer = self._scope
         decorators = [self.expr(decorator.decorator) for decorator in node.decorators]
         qualname = self._qualname(node.name.value)
-        class_qualname = outer.class_facts.qualname if outer.kind == "class" and outer.class_facts else None
+        class_qualname = (
+            outer.class_facts.qualname if outer.kind == "class" and outer.class_facts else None
+        )
         lookup_parent = outer.parent_id if outer.kind == "class" else outer.id
         function = FunctionFacts(
             qualname=qualname,
@@ -632,7 +636,7 @@ class Extractor:
         return ("str", value) if isinstance(value, str) else None
 
     def _sequence(self, node: cst.List | cst.Tuple | cst.Set) -> Ref | None:
-        items = []
+        items: list[Ref | None] = []
         for element in node.elements:
             if isinstance(element, cst.StarredElement):
                 self.expr(element.value)

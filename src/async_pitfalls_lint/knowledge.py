@@ -288,7 +288,7 @@ class KnowledgeBase:
 
     def known_names(self) -> list[tuple[str, BlockingEntry]]:
         """Every listed name or pattern with its entry, for documentation."""
-        rows = []
+        rows: list[tuple[str, BlockingEntry]] = []
         for group in self._groups:
             rows.extend((name, group.entry) for name in sorted(group.exact))
             rows.extend((glob, group.entry) for glob, _ in group.patterns)

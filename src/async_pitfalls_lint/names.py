@@ -7,8 +7,9 @@ Values are small tuples:
     ("pc", path, qualname)    a project class
     ("pi", path, qualname)    an instance of a project class
     ("x", qualname)           an external module, function or class (canonical name)
-    ("xi", type, path)        an instance of an external type, with an attribute path
-                              (`client.chat.completions` is ("xi", "openai.OpenAI", ("chat", "completions")))
+    ("xi", type, path)        an instance of an external type, with an attribute path:
+                              `client.chat.completions` on an OpenAI client is
+                              ("xi", "openai.OpenAI", ("chat", "completions"))
     ("alias", path, ref)      a type alias (`SessionDep = Annotated[Session, Depends(get_db)]`)
     ("str", text), ("lam",), ("none",)
     None                      unknown: never guessed at
@@ -80,7 +81,7 @@ class Resolver:
         if tag == "a":
             return self.attribute(self.eval(path, ref[1], annotation), ref[2])
         if tag == "c":
-            return self.call_result(path, self.eval(path, ref[1]), ref)
+            return self.call_result(self.eval(path, ref[1]), ref)
         if tag == "imp":
             return self.import_value(path, ref[1], ref[2])
         if tag == "def":
@@ -157,22 +158,30 @@ class Resolver:
     def merge(self, path: str, refs: list[Ref | None]) -> Value | None:
         return _merge([self.eval(path, ref) for ref in refs])
 
-    def parameter_value(self, path: str, annotation: Ref | None, default: Ref | None) -> Value | None:
+    def parameter_value(
+        self, path: str, annotation: Ref | None, default: Ref | None
+    ) -> Value | None:
         if annotation is not None:
             value = self.instance_of(path, annotation)
             if value is not None:
                 return value
-        if default is not None and default[0] == "c" and self.is_dependency_marker(path, default[1]):
+        if (
+            default is not None
+            and default[0] == "c"
+            and self.is_dependency_marker(path, default[1])
+        ):
             target = default[2][0] if default[2] else None
             if target is not None:
-                return self.call_result(path, self.eval(path, target), None)
+                return self.call_result(self.eval(path, target), None)
         return None
 
     def is_dependency_marker(self, path: str, callee: Ref | None) -> bool:
         value = self.eval(path, callee)
         if value is not None:
             return value[0] == "x" and value[1] in self.kb.dependency_markers
-        return callee is not None and callee[0] in ("n", "a") and callee[-1] in ("Depends", "Security")
+        return (
+            callee is not None and callee[0] in ("n", "a") and callee[-1] in ("Depends", "Security")
+        )
 
     def instance_of(self, path: str, type_ref: Ref | None) -> Value | None:
         if type_ref is None:
@@ -183,7 +192,7 @@ class Resolver:
                 return inner
             dependency = type_ref[2]
             if dependency is not None and dependency[2]:
-                return self.call_result(path, self.eval(path, dependency[2][0]), None)
+                return self.call_result(self.eval(path, dependency[2][0]), None)
             return None
         value = self.eval(path, type_ref, annotation=True)
         return self._instance_from_type(value)
@@ -199,7 +208,11 @@ class Resolver:
         if tag == "x":
             name = value[1]
             short = name.rsplit(".", 1)[-1]
-            if name.startswith("builtins.") or short in _NOT_INSTANCES or name.startswith("typing."):
+            if (
+                name.startswith("builtins.")
+                or short in _NOT_INSTANCES
+                or name.startswith("typing.")
+            ):
                 return None
             return ("xi", name, ())
         return None
@@ -273,19 +286,20 @@ class Resolver:
             method = class_facts.methods.get(name)
             if method is not None:
                 function = facts.functions.get(method)
-                if instance and function is not None and self._is_property(owner_path, function):
+                if instance and function is not None and self._is_property(function):
                     return self.function_result(owner_path, method)
                 return ("pf", owner_path, method)
             if name in class_facts.attributes:
                 return self.merge(owner_path, class_facts.attributes[name])
         return None
 
-    def _is_property(self, path: str, function: FunctionFacts) -> bool:
-        for decorator in function.decorators:
-            if decorator is not None and decorator[0] in ("n", "a"):
-                if decorator[-1] in ("property", "cached_property"):
-                    return True
-        return False
+    def _is_property(self, function: FunctionFacts) -> bool:
+        return any(
+            decorator is not None
+            and decorator[0] in ("n", "a")
+            and decorator[-1] in ("property", "cached_property")
+            for decorator in function.decorators
+        )
 
     def class_mro(self, path: str, qualname: str) -> list[tuple[str, str] | str]:
         """Project classes (path, qualname) and external base names, in lookup order."""
@@ -309,6 +323,8 @@ class Resolver:
                 elif base[0] == "x" and base[1] not in ("builtins.object", "object"):
                     if base[1] not in order:
                         order.append(base[1])
+                elif base[0] == "xi" and not base[2] and base[1] not in order:
+                    order.append(base[1])  # a class made by a factory: `Base = declarative_base()`
         self._mro[key] = order
         return order
 
@@ -326,7 +342,7 @@ class Resolver:
         return None
 
     # -- calls ----------------------------------------------------------------------------------
-    def call_result(self, path: str, callee: Value | None, ref: Ref | None) -> Value | None:
+    def call_result(self, callee: Value | None, ref: Ref | None) -> Value | None:
         """The value of calling `callee`."""
         if callee is None:
             return None

@@ -25,8 +25,12 @@ class _MarkingState(CodegenState):
 
     __slots__ = ("ends", "starts", "wanted_end", "wanted_start")
 
-    def __init__(self, module: cst.Module, wanted_start: dict[int, int], wanted_end: dict[int, int]):
-        super().__init__(default_indent=module.default_indent, default_newline=module.default_newline)
+    def __init__(
+        self, module: cst.Module, wanted_start: dict[int, int], wanted_end: dict[int, int]
+    ):
+        super().__init__(
+            default_indent=module.default_indent, default_newline=module.default_newline
+        )
         self.wanted_start = wanted_start
         self.wanted_end = wanted_end
         self.starts: dict[int, int] = {}

@@ -18,7 +18,12 @@ from async_pitfalls_lint.config import Settings, find_project_root
 from async_pitfalls_lint.extract import extract
 from async_pitfalls_lint.facts import ModuleFacts
 from async_pitfalls_lint.files import iter_python_files
-from async_pitfalls_lint.source import SourceProblem, decode_source, parse_module, run_with_big_stack
+from async_pitfalls_lint.source import (
+    SourceProblem,
+    decode_source,
+    parse_module,
+    run_with_big_stack,
+)
 
 # Files that can register event-loop code: handlers are `async def`, and registrations,
 # dependencies and middleware name one of these words.

@@ -28,7 +28,9 @@ class Handler:
 
     path: str
     qualname: str
-    kind: str  # route, websocket, dependency, middleware, exception_handler, event_handler, lifespan
+    kind: (
+        str  # route, websocket, dependency, middleware, exception_handler, event_handler, lifespan
+    )
     is_async: bool
     method: str = ""
     route_path: str = ""
@@ -46,7 +48,11 @@ class Handler:
             target = " ".join(part for part in (self.method, self.route_path) if part)
             return f"{prefix}route {target} ({name})" if target else f"{prefix}route {name}"
         if kind == "websocket":
-            return f"{prefix}websocket {self.route_path} ({name})" if self.route_path else f"{prefix}websocket {name}"
+            return (
+                f"{prefix}websocket {self.route_path} ({name})"
+                if self.route_path
+                else f"{prefix}websocket {name}"
+            )
         labels = {
             "dependency": "dependency",
             "middleware": "middleware",
@@ -79,8 +85,8 @@ class RouteFinder:
                 handler = self._from_decorator(path, function, decorator, framework)
                 if handler is not None:
                     found.append(handler)
-        for scope, site in facts.registrations:
-            found.extend(self._from_registration(path, scope, site, framework))
+        for _scope, site in facts.registrations:
+            found.extend(self._from_registration(path, site, framework))
         for _scope, marker, dependency in facts.dependencies:
             handler = self._from_dependency(path, marker, dependency, framework)
             if handler is not None:
@@ -109,12 +115,17 @@ class RouteFinder:
     ) -> Handler | None:
         if decorator is None:
             return None
-        callee, args, kwargs = (decorator[1], decorator[2], decorator[3]) if decorator[0] == "c" else (decorator, (), ())
+        callee, args, kwargs = (
+            (decorator[1], decorator[2], decorator[3])
+            if decorator[0] == "c"
+            else (decorator, (), ())
+        )
         if callee is None:
             return None
         if self._is_extra_route_decorator(path, callee):
             site = CallSite(callee, args, kwargs, False)
-            return self._handler(path, function, "route", _method_name(callee, site), _string(site.arg(0, "path")))
+            route_path = _string(site.arg(0, "path")) or ""
+            return self._handler(path, function, "route", _method_name(callee, site), route_path)
         if callee[0] != "a":
             return None
         member = callee[2]
@@ -131,7 +142,9 @@ class RouteFinder:
         route_path = ""
         if kind in _PATH_KINDS:
             route_path = self._router_prefix(path, callee[1]) + (_string(site.arg(0, "path")) or "")
-        return self._handler(path, function, kind, _method_name(callee, site) if kind == "route" else "", route_path)
+        return self._handler(
+            path, function, kind, _method_name(callee, site) if kind == "route" else "", route_path
+        )
 
     def _is_extra_route_decorator(self, path: str, callee: Ref) -> bool:
         extra = self.kb.extra_route_decorators
@@ -143,24 +156,33 @@ class RouteFinder:
             candidates.add(value[1])
         if value is not None and value[0] == "pf":
             candidates.add(value[2])
-            candidates.add(self.project.display(value[1]).removesuffix(".py").replace("/", ".") + "." + value[2])
+            candidates.add(
+                self.project.display(value[1]).removesuffix(".py").replace("/", ".")
+                + "."
+                + value[2]
+            )
         return bool(candidates & extra)
 
     def _handler(
         self, path: str, function: FunctionFacts, kind: str, method: str = "", route_path: str = ""
     ) -> Handler:
-        return Handler(path, function.qualname, kind, function.is_async, method, route_path, function.line)
+        return Handler(
+            path, function.qualname, kind, function.is_async, method, route_path, function.line
+        )
 
     def is_app(self, value: Value) -> bool:
         """An application or router instance (including project subclasses)."""
         if value[0] == "xi" and not value[2]:
             return value[1] in self.kb.app_types
         if value[0] == "pi":
-            return any(base in self.kb.app_types for base in self.resolver.external_bases(value[1], value[2]))
+            return any(
+                base in self.kb.app_types
+                for base in self.resolver.external_bases(value[1], value[2])
+            )
         return False
 
     # -- registration calls ---------------------------------------------------------------------
-    def _from_registration(self, path: str, scope: str, site: CallSite, framework: bool) -> list[Handler]:
+    def _from_registration(self, path: str, site: CallSite, framework: bool) -> list[Handler]:
         callee = self.resolver.eval(path, site.callee)
         last = _last(site.callee)
         if callee is not None and callee[0] == "x" and callee[1] in self.kb.app_types:
@@ -170,7 +192,12 @@ class RouteFinder:
         if callee is not None and callee[0] == "xi" and len(callee[2]) == 1:
             if self.is_app(("xi", callee[1], ())):
                 registration = self.kb.registrations.get(callee[2][0])
-        elif callee is not None and callee[0] == "pf" and site.callee is not None and site.callee[0] == "a":
+        elif (
+            callee is not None
+            and callee[0] == "pf"
+            and site.callee is not None
+            and site.callee[0] == "a"
+        ):
             receiver = self.resolver.eval(path, site.callee[1])
             if receiver is not None and self.is_app(receiver):
                 registration = self.kb.registrations.get(site.callee[2])
@@ -221,14 +248,20 @@ class RouteFinder:
             function = self._function(value[1], value[2])
             if function is None:
                 return []
-            return [self._handler(value[1], function, "route" if kind == "route" else kind, method, route_path)]
+            return [
+                self._handler(
+                    value[1], function, "route" if kind == "route" else kind, method, route_path
+                )
+            ]
         if value[0] == "pi":
             return self._method_handlers(value[1], value[2], ("__call__",), kind)
         if value[0] == "pc" and kind == "middleware_class":
             return self._method_handlers(value[1], value[2], ("__call__", "dispatch"), "middleware")
         return []
 
-    def _method_handlers(self, path: str, qualname: str, names: tuple[str, ...], kind: str) -> list[Handler]:
+    def _method_handlers(
+        self, path: str, qualname: str, names: tuple[str, ...], kind: str
+    ) -> list[Handler]:
         found = []
         for name in names:
             method = self.resolver.find_method(path, qualname, name)
@@ -310,15 +343,15 @@ class RouteFinder:
                 return None
             bound = bindings[0]
             if bound[0] == "imp":
-                module, rest = self.project.resolve_import(path, bound[1], bound[2])
-                if module is not None and len(rest) == 1:
-                    return self._binding_site(module, ("n", "", rest[0]), depth + 1)
+                target, rest = self.project.resolve_import(path, bound[1], bound[2])
+                if target is not None and len(rest) == 1:
+                    return self._binding_site(target, ("n", "", rest[0]), depth + 1)
                 return None
             return (path, ref[2])
         if ref[0] == "a" and ref[1] is not None and ref[1][0] == "n":
             module = self.resolver.eval(path, ref[1])
             if module is not None and module[0] == "pm":
-                return self._binding_site(module[1], ("n", "", ref[2]), depth + 1)
+                return self._binding_site(str(module[1]), ("n", "", ref[2]), depth + 1)
         return None
 
 
@@ -326,7 +359,11 @@ def _imports_framework(facts: ModuleFacts) -> bool:
     for bindings in (facts.bindings.values(), [[ref] for ref in facts.type_only.values()]):
         for refs in bindings:
             for ref in refs:
-                if ref is not None and ref[0] == "imp" and ref[2].split(".", 1)[0] in _FRAMEWORK_PREFIXES:
+                if (
+                    ref is not None
+                    and ref[0] == "imp"
+                    and ref[2].split(".", 1)[0] in _FRAMEWORK_PREFIXES
+                ):
                     return True
     return any(ref[2].split(".", 1)[0] in _FRAMEWORK_PREFIXES for ref in facts.star_imports)
 

@@ -40,7 +40,9 @@ def _name(qualname: str) -> str:
 
 
 class EventLoopIndex:
-    def __init__(self, project: Project, resolver: Resolver, routes: RouteFinder, scope: str) -> None:
+    def __init__(
+        self, project: Project, resolver: Resolver, routes: RouteFinder, scope: str
+    ) -> None:
         self.project = project
         self.resolver = resolver
         self.routes = routes
@@ -77,7 +79,9 @@ class EventLoopIndex:
     def _build(self) -> dict[tuple[str, str], Reason]:
         if self._reasons is not None:
             return self._reasons
-        candidates = [path for path in self.project.python_files() if self.project.is_candidate(path)]
+        candidates = [
+            path for path in self.project.python_files() if self.project.is_candidate(path)
+        ]
         for path in candidates:
             self.routes.note_include_prefixes(path)
         handlers: list[Handler] = []
@@ -114,7 +118,9 @@ class EventLoopIndex:
                     self._collect(path, argument, found, called=False)
         return found
 
-    def _collect(self, path: str, ref: Ref | None, into: list[tuple[str, str]], called: bool) -> None:
+    def _collect(
+        self, path: str, ref: Ref | None, into: list[tuple[str, str]], called: bool
+    ) -> None:
         value = self.resolver.eval(path, ref)
         if value is None:
             return

@@ -64,14 +64,15 @@ def _big_stack_executor() -> ThreadPoolExecutor:
             previous = threading.stack_size()
             try:
                 threading.stack_size(_BIG_STACK)
+                changed = True
             except (ValueError, RuntimeError):  # platforms that refuse: keep the default
-                previous = None
+                changed = False
             try:
                 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="apl-parse")
                 # Threads are created lazily: start ours while the large stack size is set.
                 _executor.submit(lambda: None).result()
             finally:
-                if previous is not None:
+                if changed:
                     threading.stack_size(previous)
         return _executor
 

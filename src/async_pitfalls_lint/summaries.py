@@ -54,7 +54,9 @@ NOTHING = Classified("none")
 
 
 class CallClassifier:
-    def __init__(self, project: Project, resolver: Resolver, kb: KnowledgeBase, max_depth: int) -> None:
+    def __init__(
+        self, project: Project, resolver: Resolver, kb: KnowledgeBase, max_depth: int
+    ) -> None:
         self.project = project
         self.resolver = resolver
         self.kb = kb

@@ -5,8 +5,8 @@ The tuple below is the complete list; there is no registration by import side ef
 
 from __future__ import annotations
 
-from async_pitfalls_lint.checks.base import CheckContext
 from async_pitfalls_lint.checks.background_tasks import heavy_background_task
+from async_pitfalls_lint.checks.base import CheckContext
 from async_pitfalls_lint.checks.event_loop_api import executor_per_request, get_event_loop
 from async_pitfalls_lint.checks.never_awaits import async_route_never_awaits
 from async_pitfalls_lint.checks.thread_offload import cpu_work_in_thread_pool

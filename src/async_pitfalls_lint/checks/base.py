@@ -52,7 +52,12 @@ class CheckContext:
             return None
         if ref[0] == "c":
             callee = self.value(ref[1])
-            if callee is not None and callee[0] == "x" and callee[1] == "functools.partial" and ref[2]:
+            if (
+                callee is not None
+                and callee[0] == "x"
+                and callee[1] == "functools.partial"
+                and ref[2]
+            ):
                 return self.classify_callable(ref[2][0])
             return None
         probe = CallSite(ref, (), (), False)

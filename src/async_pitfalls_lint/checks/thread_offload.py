@@ -21,7 +21,9 @@ def cpu_work_in_thread_pool(context: CheckContext) -> list[Finding]:
         resolved = classified.resolved or (classified.chain.resolved if classified.chain else "")
         if classified.chain is not None:
             resolved = f"{ref_text(site.arg(offload.position))} → {classified.chain.resolved}"
-        findings.append(context.finding("APL301", site, callee=f"{ref_text(site.callee)}()", resolved=resolved))
+        findings.append(
+            context.finding("APL301", site, callee=f"{ref_text(site.callee)}()", resolved=resolved)
+        )
     return findings
 
 
