@@ -1,7 +1,10 @@
-"""The `async-pitfalls-lint` command: check, rules, explain.
+"""The `async-pitfalls-lint` command: check, rules, explain, routes.
 
-Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error (and files
-that could not be analysed, when nothing else was found).
+Each subcommand is one entry in COMMANDS: a function that adds its arguments to its parser and
+a function that runs it and returns the exit status. `check` is the default command, so
+`async-pitfalls-lint src/` means `async-pitfalls-lint check src/`.
+
+Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -22,14 +26,49 @@ from async_pitfalls_lint.config import (
     load_settings,
     validate_selectors,
 )
-from async_pitfalls_lint.explain import render_rule, render_rules_table
+from async_pitfalls_lint.explain import render_rule_terminal, render_rules_table
+from async_pitfalls_lint.inventory import build_inventory
 from async_pitfalls_lint.output import FORMATS
+from async_pitfalls_lint.output.routes import render_json, render_table
 from async_pitfalls_lint.report import Report
 from async_pitfalls_lint.runner import StdinInput, check_files, default_jobs
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+PROG = "async-pitfalls-lint"
+
+
+class UsageError(Exception):
+    """A command line that cannot be run (missing paths, unwritable output file)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, help: str, add_arguments: Callable[[argparse.ArgumentParser], None]
+) -> Callable[
+    [Callable[[argparse.Namespace, TextIO, TextIO], int]],
+    Callable[[argparse.Namespace, TextIO, TextIO], int],
+]:
+    """Register a subcommand: `@command("name", "help", add_arguments)` on its run function."""
+
+    def register(
+        run: Callable[[argparse.Namespace, TextIO, TextIO], int],
+    ) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+        COMMANDS[name] = Command(name, help, add_arguments, run)
+        return run
+
+    return register
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,40 +82,76 @@ def _selectors(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return jobs
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="async-pitfalls-lint",
+        prog=PROG,
         description="Find blocking calls on the event loop of FastAPI and Starlette services.",
+        epilog="Exit status: 0 clean, 1 findings, 2 usage, configuration or internal error.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    check = commands.add_parser("check", help="report blocking calls (default command)")
-    add_check_options(check)
-
-    commands.add_parser("rules", help="list every rule with its summary")
-    explain = commands.add_parser("explain", help="print a rule's documentation")
-    explain.add_argument("rule", help="a code (APL104) or a rule name (blocking-database-call)")
+    for entry in COMMANDS.values():
+        entry.add_arguments(
+            commands.add_parser(entry.name, help=entry.help, description=entry.help)
+        )
     return parser
 
 
-def add_check_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", default=[], metavar="PATH", help="files or folders (default: .)")
-    parser.add_argument("--select", type=_selectors, help="only these codes or prefixes (comma separated)")
-    parser.add_argument("--extend-select", type=_selectors, help="add codes to the selection")
+# -- shared options ----------------------------------------------------------------------------
+def add_project_options(parser: argparse.ArgumentParser) -> None:
+    """Options that decide what is analysed and how: shared by check and routes."""
+    parser.add_argument(
+        "paths", nargs="*", default=[], metavar="PATH", help="files or folders (default: .)"
+    )
+    parser.add_argument(
+        "--select", type=_selectors, help="only these codes or prefixes (comma separated)"
+    )
+    parser.add_argument(
+        "--extend-select", type=_selectors, help="add codes or prefixes to the selection"
+    )
     parser.add_argument("--ignore", type=_selectors, help="never report these codes or prefixes")
-    parser.add_argument("--scope", choices=SCOPES, help="fastapi (default) or all async functions")
-    parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format")
-    parser.add_argument("--output-file", type=Path, help="write the report here instead of stdout")
-    parser.add_argument("--statistics", action="store_true", help="print counts per code")
-    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    parser.add_argument(
+        "--scope",
+        choices=SCOPES,
+        help="fastapi (default): framework event-loop code; all: every async def",
+    )
     parser.add_argument("--config", type=Path, help="read settings from this pyproject.toml")
-    parser.add_argument("--stdin-filename", default="stdin.py", help="the file name for PATH '-'")
     parser.add_argument("--project-root", type=Path, help="root for cross-module analysis")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-    parser.add_argument("--cache-dir", type=Path, help="cache folder (default: <root>/.async_pitfalls_lint_cache)")
-    parser.add_argument("--jobs", "-j", type=int, default=None, help="parallel processes (default: all cores)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no summary or progress on stderr")
+    parser.add_argument(
+        "--cache-dir", type=Path, help="cache folder (default: <root>/.async_pitfalls_lint_cache)"
+    )
+    parser.add_argument(
+        "--jobs", "-j", type=_jobs, default=None, help="parallel processes (default: all cores)"
+    )
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="no summary or progress on stderr"
+    )
+
+
+def add_check_options(parser: argparse.ArgumentParser) -> None:
+    add_project_options(parser)
+    parser.add_argument(
+        "--format", choices=sorted(FORMATS), default="text", help="output format (default: text)"
+    )
+    parser.add_argument("--output-file", type=Path, help="write the report here instead of stdout")
+    parser.add_argument(
+        "--statistics", action="store_true", help="print the number of findings per code"
+    )
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    parser.add_argument(
+        "--stdin-filename", default="stdin.py", help="the file name for PATH '-' (standard input)"
+    )
 
 
 def settings_from_args(args: argparse.Namespace, start: Path) -> Settings:
@@ -85,7 +160,10 @@ def settings_from_args(args: argparse.Namespace, start: Path) -> Settings:
     if args.select is not None:
         changes["select"] = validate_selectors(args.select, "--select")
     if args.extend_select is not None:
-        changes["extend_select"] = (*settings.extend_select, *validate_selectors(args.extend_select, "--extend-select"))
+        changes["extend_select"] = (
+            *settings.extend_select,
+            *validate_selectors(args.extend_select, "--extend-select"),
+        )
     if args.ignore is not None:
         changes["ignore"] = (*settings.ignore, *validate_selectors(args.ignore, "--ignore"))
     if args.scope is not None:
@@ -99,82 +177,194 @@ def settings_from_args(args: argparse.Namespace, start: Path) -> Settings:
     return settings.replace(**changes) if changes else settings
 
 
+def _existing_paths(raw: list[str]) -> list[Path]:
+    paths = [Path(path) for path in (raw or ["."])]
+    missing = [str(path) for path in paths if not path.exists() and not path.is_symlink()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    return paths
+
+
+def _start(paths: list[Path]) -> Path:
+    return paths[0] if paths[0].is_dir() else paths[0].parent
+
+
+def _jobs_for(args: argparse.Namespace) -> int:
+    return int(args.jobs) if args.jobs is not None else default_jobs()
+
+
+def _emit(text: str, output_file: Path | None, stdout: TextIO) -> None:
+    if output_file is None:
+        stdout.write(text)
+        return
+    try:
+        output_file.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {output_file}: {error.strerror}") from None
+
+
+# -- check -------------------------------------------------------------------------------------
+@command("check", "report blocking calls (the default command)", add_check_options)
 def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    paths = [Path(path) for path in (args.paths or ["."])]
     stdin = None
     if args.paths == ["-"]:
         stdin = StdinInput(args.stdin_filename, sys.stdin.read())
+        paths = [Path(args.stdin_filename)]
         start = Path(os.path.abspath(args.stdin_filename)).parent
     else:
-        missing = [str(path) for path in paths if not path.exists() and not path.is_symlink()]
-        if missing:
-            print(f"async-pitfalls-lint: error: no such file or folder: {', '.join(missing)}", file=stderr)
-            return EXIT_ERROR
-        start = paths[0] if paths[0].is_dir() else paths[0].parent
+        if "-" in args.paths:
+            raise UsageError("'-' (standard input) cannot be combined with other paths")
+        paths = _existing_paths(args.paths)
+        start = _start(paths)
     settings = settings_from_args(args, start)
-    jobs = args.jobs if args.jobs is not None else default_jobs()
-    progress = stderr if (not args.quiet and stderr.isatty()) else None
-    report = check_files(paths, settings, jobs=jobs, stdin=stdin, progress=progress)
-    _write_report(report, args, stdout)
+    progress = stderr if (not args.quiet and _isatty(stderr)) else None
+    report = check_files(paths, settings, jobs=_jobs_for(args), stdin=stdin, progress=progress)
+    rendered = FORMATS[args.format](report)
+    if args.statistics and args.format == "text":
+        rendered += statistics_text(report)
+    _emit(rendered, args.output_file, stdout)
+    if args.statistics and args.format != "text":
+        stderr.write(statistics_text(report))
     if not args.quiet:
         print(summary_line(report), file=stderr)
+    for problem in report.internal_errors:
+        print(f"{PROG}: {problem.path}: {problem.problem}", file=stderr)
     return exit_status(report, args.exit_zero)
 
 
-def _write_report(report: Report, args: argparse.Namespace, stdout: TextIO) -> None:
-    rendered = FORMATS[args.format](report)
-    if args.statistics and args.format == "text":
-        rendered += "".join(f"{count:6d}  {code}\n" for code, count in sorted(report.counts().items()))
-    if args.output_file is not None:
-        args.output_file.write_text(rendered, encoding="utf-8")
-    else:
-        stdout.write(rendered)
+def statistics_text(report: Report) -> str:
+    catalog = load_catalog()
+    lines = []
+    for code, count in sorted(report.counts().items()):
+        rule = catalog.get(code)
+        lines.append(f"{count:6d}  {code}  {rule.name if rule else ''}".rstrip() + "\n")
+    return "".join(lines)
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
 
 def summary_line(report: Report) -> str:
-    findings = report.findings
-    parts = [f"{report.files_checked} files checked", f"{len(findings)} findings"]
-    if report.fixable:
-        parts.append(f"{report.fixable} fixable")
-    if report.problems:
-        parts.append(f"{len(report.problems)} could not be analysed")
-    return "async-pitfalls-lint: " + ", ".join(parts)
+    parts = [
+        _plural(report.files_checked, "file") + " checked",
+        _plural(len(report.findings), "finding"),
+        _plural(report.fixable, "fix", "fixes") + " available",
+        _plural(len(report.problems), "file") + " could not be analysed",
+    ]
+    return f"{PROG}: " + ", ".join(parts)
 
 
 def exit_status(report: Report, exit_zero: bool) -> int:
+    if report.internal_errors:
+        return EXIT_ERROR
     if report.findings and not exit_zero:
         return EXIT_FINDINGS
-    if report.problems:
-        return EXIT_ERROR
     return EXIT_CLEAN
 
 
-def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# -- rules and explain -------------------------------------------------------------------------
+def _no_arguments(_parser: argparse.ArgumentParser) -> None:
+    """`rules` takes no arguments."""
+
+
+@command("rules", "list every rule with its summary", _no_arguments)
+def run_rules(_args: argparse.Namespace, stdout: TextIO, _stderr: TextIO) -> int:
+    stdout.write(render_rules_table(load_catalog()))
+    return EXIT_CLEAN
+
+
+def _add_explain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("rule", help="a code (APL104) or a rule name (blocking-database-call)")
+
+
+@command("explain", "print a rule's documentation", _add_explain_arguments)
+def run_explain(args: argparse.Namespace, stdout: TextIO, _stderr: TextIO) -> int:
+    catalog = load_catalog()
+    rule = catalog.get(args.rule)
+    if rule is None:
+        raise UsageError(f"no rule {args.rule!r} (see `{PROG} rules`)")
+    stdout.write(render_rule_terminal(rule, catalog, colour=_colour("auto", stdout)))
+    return EXIT_CLEAN
+
+
+# -- routes ------------------------------------------------------------------------------------
+def _add_routes_arguments(parser: argparse.ArgumentParser) -> None:
+    add_project_options(parser)
+    parser.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="output format (default: table)",
+    )
+    parser.add_argument(
+        "--output-file", type=Path, help="write the inventory here instead of stdout"
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the table (default: auto, on a terminal)",
+    )
+
+
+@command(
+    "routes",
+    "list every route and websocket: where it runs, its dependencies, its findings",
+    _add_routes_arguments,
+)
+def run_routes(args: argparse.Namespace, stdout: TextIO, _stderr: TextIO) -> int:
+    paths = _existing_paths(args.paths)
+    settings = settings_from_args(args, _start(paths))
+    inventory = build_inventory(paths, settings, jobs=_jobs_for(args))
+    if args.format == "json":
+        rendered = render_json(inventory)
+    else:
+        colour = args.output_file is None and _colour(args.color, stdout)
+        rendered = render_table(inventory, colour=colour)
+    _emit(rendered, args.output_file, stdout)
+    return EXIT_CLEAN
+
+
+def _colour(choice: str, stream: TextIO) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    return _isatty(stream)
+
+
+# -- entry point -------------------------------------------------------------------------------
+def main(
+    argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    if not arguments or arguments[0] not in ("check", "rules", "explain", "-h", "--help", "--version"):
+    if not arguments or arguments[0] not in (*COMMANDS, "-h", "--help", "--version"):
         arguments.insert(0, "check")
-    args = parser.parse_args(arguments)
+    args = build_parser().parse_args(arguments)
     try:
-        if args.command == "rules":
-            stdout.write(render_rules_table(load_catalog()))
-            return EXIT_CLEAN
-        if args.command == "explain":
-            rule = load_catalog().get(args.rule)
-            if rule is None:
-                print(f"async-pitfalls-lint: error: no rule {args.rule!r} (see `async-pitfalls-lint rules`)", file=stderr)
-                return EXIT_ERROR
-            stdout.write(render_rule(rule, load_catalog()))
-            return EXIT_CLEAN
-        return run_check(args, stdout, stderr)
+        return COMMANDS[args.command].run(args, stdout, stderr)
     except ConfigError as error:
-        print(f"async-pitfalls-lint: configuration error: {error}", file=stderr)
-        return EXIT_ERROR
+        print(f"{PROG}: configuration error: {error}", file=stderr)
+    except UsageError as error:
+        print(f"{PROG}: error: {error}", file=stderr)
     except KeyboardInterrupt:
-        print("async-pitfalls-lint: interrupted", file=stderr)
-        return EXIT_ERROR
+        print(f"{PROG}: interrupted", file=stderr)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except Exception as error:  # report, never a traceback; the exit status says it failed
+        print(f"{PROG}: internal error: {type(error).__name__}: {error}", file=stderr)
+    return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

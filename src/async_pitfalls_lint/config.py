@@ -84,7 +84,9 @@ def settings_from_mapping(raw: Mapping[str, Any], source: str) -> Settings:
         field_name = _FIELD_KEYS.get(normalized)
         if field_name is None:
             known = ", ".join(sorted(_FIELD_KEYS))
-            raise ConfigError(f"{source}: unknown key {key!r} in [tool.async-pitfalls-lint] (known keys: {known})")
+            raise ConfigError(
+                f"{source}: unknown key {key!r} in [tool.async-pitfalls-lint] (known keys: {known})"
+            )
         values[field_name] = _convert(field_name, key, value, source)
     return Settings(**values)
 
@@ -117,7 +119,10 @@ def _convert(field_name: str, key: str, value: Any, source: str) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where} must be a table of glob = [codes]")
         return tuple(
-            (str(glob), validate_selectors(_string_list(codes, f"{where}.{glob}"), f"{where}.{glob}"))
+            (
+                str(glob),
+                validate_selectors(_string_list(codes, f"{where}.{glob}"), f"{where}.{glob}"),
+            )
             for glob, codes in value.items()
         )
     raise ConfigError(f"{where}: unsupported key")  # pragma: no cover - table above is exhaustive
@@ -134,7 +139,9 @@ def _string_list(value: Any, where: str) -> list[str]:
 def validate_selectors(selectors: list[str], where: str) -> tuple[str, ...]:
     for selector in selectors:
         if not CODE_SELECTOR.match(selector.upper()):
-            raise ConfigError(f"{where}: {selector!r} is not a rule code or prefix (APL, APL1, APL101)")
+            raise ConfigError(
+                f"{where}: {selector!r} is not a rule code or prefix (APL, APL1, APL101)"
+            )
     return tuple(selector.upper() for selector in selectors)
 
 
@@ -145,7 +152,8 @@ def validate_extra_blocking(value: Any, where: str) -> tuple[tuple[str, str], ..
     for name, category in value.items():
         if category not in CATEGORIES:
             raise ConfigError(
-                f"{where}: category for {name!r} must be one of {', '.join(CATEGORIES)}, not {category!r}"
+                f"{where}: category for {name!r} must be one of {', '.join(CATEGORIES)}, "
+                f"not {category!r}"
             )
         result.append((str(name), str(category)))
     return tuple(result)

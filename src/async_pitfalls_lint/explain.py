@@ -14,13 +14,14 @@ _FIX_TEXT = {
 def rule_markdown(rule: Rule, catalog: Catalog) -> str:
     """One rule's page: What it does / Why is this bad? / Example / Use instead / Fix / Options."""
     category = catalog.categories.get(rule.category)
+    default = "on" if rule.default else f"off (enable with `--extend-select {rule.code}`)"
     lines = [
         f"# {rule.code}: {rule.name}",
         "",
         f"{rule.summary}.",
         "",
         f"*Family:* {rule.family} · *Category:* {category.title if category else rule.category} · "
-        f"*Default:* {'on' if rule.default else 'off (enable with `--extend-select ' + rule.code + '`)'}"
+        f"*Default:* {default}"
         f" · *Since:* {rule.since}",
         "",
         "## What it does",
@@ -61,6 +62,28 @@ def rule_markdown(rule: Rule, catalog: Catalog) -> str:
 
 def render_rule(rule: Rule, catalog: Catalog) -> str:
     return rule_markdown(rule, catalog)
+
+
+def render_rule_terminal(rule: Rule, catalog: Catalog, colour: bool = False) -> str:
+    """The rule page for a terminal: headings stand out, code blocks are indented, links bare."""
+    bold, reset = ("\033[1m", "\033[0m") if colour else ("", "")
+    lines: list[str] = []
+    in_code = False
+    for line in rule_markdown(rule, catalog).splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code:
+            lines.append(("    " + line).rstrip())
+        elif line.startswith("# "):
+            title = line[2:]
+            lines += [f"{bold}{title}{reset}", "=" * len(title)]
+        elif line.startswith("## "):
+            heading = line[3:]
+            lines += [f"{bold}{heading}{reset}", "-" * len(heading)]
+        else:
+            lines.append(line.replace("*", "").replace("- <", "- ").rstrip(">"))
+    return "\n".join(lines) + "\n"
 
 
 def render_rules_table(catalog: Catalog) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding
 
+INTERNAL_ERROR_PREFIX = "internal error"
+
 
 @dataclass
 class Report:
@@ -21,7 +23,17 @@ class Report:
 
     @property
     def problems(self) -> list[FileProblem]:
+        """Files that could not be analysed (syntax errors, encodings, limits, analyser errors)."""
         return [result.problem for result in self.results if result.problem is not None]
+
+    @property
+    def internal_errors(self) -> list[FileProblem]:
+        """Files the analyser itself failed on: these make the run exit with status 2."""
+        return [
+            problem
+            for problem in self.problems
+            if problem.problem.startswith(INTERNAL_ERROR_PREFIX)
+        ]
 
     @property
     def files_checked(self) -> int:

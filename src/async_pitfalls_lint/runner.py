@@ -38,6 +38,17 @@ def display_path(path: Path) -> str:
     return absolute if relative.startswith("..") else relative.replace(os.sep, "/")
 
 
+def group_by_project(
+    files: Iterable[Path], settings: Settings
+) -> list[tuple[Analysis, list[Path]]]:
+    """Files grouped by the project (and so the shared analysis state) they belong to."""
+    groups: dict[int, tuple[Analysis, list[Path]]] = {}
+    for file in files:
+        analysis = analysis_for(file, settings)
+        groups.setdefault(id(analysis), (analysis, []))[1].append(file)
+    return list(groups.values())
+
+
 def check_files(
     paths: Iterable[Path],
     settings: Settings,
@@ -50,15 +61,11 @@ def check_files(
         report.results.append(_check_stdin(stdin, settings))
         return report
     files = list(iter_python_files(paths, settings.exclude))
-    groups: dict[int, tuple[Analysis, list[Path]]] = {}
-    for file in files:
-        analysis = analysis_for(file, settings)
-        groups.setdefault(id(analysis), (analysis, []))[1].append(file)
     done = 0
-    for analysis, group in groups.values():
-        _warm(analysis, group, jobs)
+    for analysis, group in group_by_project(files, settings):
+        warm(analysis, group, jobs)
         for file in group:
-            report.results.append(_check_one(analysis, file))
+            report.results.append(check_one(analysis, file))
             done += 1
             if progress is not None:
                 progress.write(f"\rchecked {done}/{len(files)} files")
@@ -69,7 +76,8 @@ def check_files(
     return report
 
 
-def _check_one(analysis: Analysis, file: Path) -> FileResult:
+def check_one(analysis: Analysis, file: Path) -> FileResult:
+    """One file's findings, with `# noqa` applied; an analyser failure becomes its problem."""
     display = display_path(file)
     try:
         result = analysis.check(os.fspath(file), display)
@@ -93,7 +101,7 @@ def _check_stdin(stdin: StdinInput, settings: Settings) -> FileResult:
     return result
 
 
-def _warm(analysis: Analysis, files: list[Path], jobs: int) -> None:
+def warm(analysis: Analysis, files: list[Path], jobs: int) -> None:
     """Summarise, in parallel, the files the analysis will need and the cache does not hold."""
     if jobs <= 1:
         return
@@ -108,7 +116,9 @@ def _warm(analysis: Analysis, files: list[Path], jobs: int) -> None:
     chunk = max(1, len(missing) // (jobs * 8))
     try:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            summaries = pool.map(summarise_file, missing, [max_bytes] * len(missing), chunksize=chunk)
+            summaries = pool.map(
+                summarise_file, missing, [max_bytes] * len(missing), chunksize=chunk
+            )
             for path, key, facts, problem in summaries:
                 if key:
                     project.preload(path, key, facts, problem)

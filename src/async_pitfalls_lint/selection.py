@@ -28,7 +28,9 @@ class Selection:
         return known
 
     def _decide(self, code: str) -> bool:
-        selected = _longest(code, self._select) if self._select else (3 if code in self._defaults else -1)
+        selected = (
+            _longest(code, self._select) if self._select else (3 if code in self._defaults else -1)
+        )
         extended = _longest(code, self._extend)
         ignored = _longest(code, self._ignore)
         chosen = max(selected, extended)
@@ -54,4 +56,6 @@ def _longest(code: str, selectors: tuple[str, ...]) -> int:
 
 
 def _path_matches(display_path: str, glob: str) -> bool:
-    return fnmatch.fnmatch(display_path, glob) or fnmatch.fnmatch(display_path.rsplit("/", 1)[-1], glob)
+    return fnmatch.fnmatch(display_path, glob) or fnmatch.fnmatch(
+        display_path.rsplit("/", 1)[-1], glob
+    )

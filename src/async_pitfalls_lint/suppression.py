@@ -6,7 +6,9 @@ import re
 
 from async_pitfalls_lint.model import Finding
 
-_NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.IGNORECASE)
+_NOQA = re.compile(
+    r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.IGNORECASE
+)
 _SEPARATOR = re.compile(r"[,\s]+")
 
 
@@ -19,7 +21,11 @@ def suppressed(finding: Finding, lines: list[str]) -> bool:
         codes = match.group("codes")
         if codes is None:
             return True
-        if any(finding.code.startswith(code.upper()) for code in _SEPARATOR.split(codes.strip()) if code):
+        if any(
+            finding.code.startswith(code.upper())
+            for code in _SEPARATOR.split(codes.strip())
+            if code
+        ):
             return True
     return False
 

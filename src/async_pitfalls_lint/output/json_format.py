@@ -1,4 +1,8 @@
-"""Versioned JSON output; the schema is `schemas/report.schema.json` in the repository."""
+"""Versioned JSON output; the schema is `schemas/report.schema.json` in the repository.
+
+`schema_version` changes only when a field is removed or changes meaning; new optional fields
+keep the version. Lines and columns are 1-based; `end_column` is exclusive.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +52,7 @@ def render(report: Report) -> str:
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "async-pitfalls-lint", "version": __version__},
         "files_checked": report.files_checked,
+        "fixes_available": report.fixable,
         "findings": [finding_to_dict(finding) for finding in report.findings],
         "problems": [
             {"path": problem.path, "message": problem.problem} for problem in report.problems

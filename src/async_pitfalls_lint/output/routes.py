@@ -1,0 +1,107 @@
+"""Rendering the `routes` inventory: a terminal table (coloured on a TTY) or versioned JSON
+(schema: `schemas/routes.schema.json` in the repository)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from async_pitfalls_lint import __version__
+from async_pitfalls_lint.inventory import EVENT_LOOP, Inventory, RouteEntry
+from async_pitfalls_lint.output.json_format import finding_to_dict
+
+SCHEMA_VERSION = 1
+
+_RESET = "\033[0m"
+_BOLD = "\033[1m"
+_RED = "\033[31m"
+_GREEN = "\033[32m"
+_YELLOW = "\033[33m"
+_DIM = "\033[2m"
+
+_HEADERS = ("METHOD", "PATH", "FUNCTION", "LOCATION", "RUNS IN", "DEPENDENCIES", "FINDINGS")
+
+
+def _row(entry: RouteEntry) -> tuple[str, ...]:
+    dependencies = ", ".join(dependency.name for dependency in entry.dependencies) or "-"
+    return (
+        entry.method or "-",
+        entry.route or "-",
+        entry.function,
+        f"{entry.path}:{entry.line}",
+        entry.runs_in,
+        dependencies,
+        str(len(entry.findings)),
+    )
+
+
+def _paint(text: str, style: str, colour: bool) -> str:
+    return f"{style}{text}{_RESET}" if colour and style else text
+
+
+def render_table(inventory: Inventory, colour: bool = False) -> str:
+    if not inventory.routes:
+        return "no routes or websockets found\n"
+    rows = [_row(entry) for entry in inventory.routes]
+    widths = [
+        max(len(header), *(len(row[index]) for row in rows))
+        for index, header in enumerate(_HEADERS)
+    ]
+    lines = [
+        _paint(
+            "  ".join(h.ljust(w) for h, w in zip(_HEADERS, widths, strict=True)).rstrip(),
+            _BOLD,
+            colour,
+        )
+    ]
+    for entry, row in zip(inventory.routes, rows, strict=True):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        cells[4] = _paint(cells[4], _YELLOW if entry.runs_in == EVENT_LOOP else _GREEN, colour)
+        cells[6] = _paint(cells[6], _RED if entry.findings else _GREEN, colour)
+        lines.append("  ".join(cells).rstrip())
+        for finding in entry.findings:
+            location = f"{finding.path}:{finding.line}:{finding.column + 1}"
+            lines.append(f"    {_paint(finding.code, _RED, colour)} {location} {finding.message}")
+            for step in finding.chain:
+                lines.append(
+                    _paint(
+                        f"        -> {step.label} at {step.path}:{step.line}:{step.column}",
+                        _DIM,
+                        colour,
+                    )
+                )
+    on_loop = sum(1 for entry in inventory.routes if entry.runs_in == EVENT_LOOP)
+    affected = sum(1 for entry in inventory.routes if entry.findings)
+    lines.append("")
+    lines.append(
+        f"{len(inventory.routes)} routes: {on_loop} on the event loop, "
+        f"{len(inventory.routes) - on_loop} in the threadpool; {affected} with findings"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def route_to_dict(entry: RouteEntry) -> dict[str, Any]:
+    return {
+        "kind": entry.kind,
+        "method": entry.method,
+        "route": entry.route,
+        "function": entry.function,
+        "path": entry.path,
+        "line": entry.line,
+        "runs_in": entry.runs_in,
+        "dependencies": [
+            {"name": dep.name, "path": dep.path, "line": dep.line, "runs_in": dep.runs_in}
+            for dep in entry.dependencies
+        ],
+        "findings": [finding_to_dict(finding) for finding in entry.findings],
+    }
+
+
+def render_json(inventory: Inventory) -> str:
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "async-pitfalls-lint", "version": __version__},
+        "files_checked": inventory.files_checked,
+        "routes": [route_to_dict(entry) for entry in inventory.routes],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
