@@ -14,7 +14,7 @@ from pathlib import Path
 from async_pitfalls_lint.catalog import Catalog, load_catalog
 from async_pitfalls_lint.checks import OFFLOADING_CHECKS, CheckContext
 from async_pitfalls_lint.config import Settings
-from async_pitfalls_lint.facts import CallSite, FunctionFacts, ref_text
+from async_pitfalls_lint.facts import CallSite, FunctionFacts, Ref, ref_text
 from async_pitfalls_lint.knowledge import KnowledgeBase, build_knowledge
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, Span
 from async_pitfalls_lint.names import Resolver
@@ -46,7 +46,9 @@ class Analysis:
         self.resolver = Resolver(self.project, self.kb)
         self.routes = RouteFinder(self.project, self.resolver, self.kb)
         self.index = EventLoopIndex(self.project, self.resolver, self.routes, settings.scope)
-        self.classifier = CallClassifier(self.project, self.resolver, self.kb, settings.max_depth)
+        self.classifier = CallClassifier(
+            self.project, self.resolver, self.kb, settings.max_depth, self.catalog.severity()
+        )
         self.selection = Selection(self.catalog, settings)
 
     # -- entry point ----------------------------------------------------------------------------
@@ -91,6 +93,8 @@ class Analysis:
         for site in function.calls:
             classified = self.classifier.classify(path, site)
             if classified.kind == "blocking":
+                if self._covered(path, function, site, classified):
+                    continue
                 findings.append(self._direct_finding(display, site, classified, scope))
                 blocking.append(CallFinding(site, classified))
             elif classified.kind == "helper" and classified.chain is not None:
@@ -102,6 +106,36 @@ class Analysis:
         for check in OFFLOADING_CHECKS:
             findings.extend(check(context))
         return findings
+
+    def _covered(
+        self, path: str, function: FunctionFacts, site: CallSite, found: Classified
+    ) -> bool:
+        """A read/write on a handle opened in this function: its open() is the finding."""
+        group = found.entry.covered_by if found.entry is not None else ""
+        if not group:
+            return False
+        handles = [*site.args, *(value for _, value in site.kwargs)]
+        if site.callee is not None and site.callee[0] == "a":
+            handles.append(site.callee[1])
+        return any(self._opened_by(path, function, handle, group, 0) for handle in handles)
+
+    def _opened_by(
+        self, path: str, function: FunctionFacts, ref: Ref | None, group: str, depth: int
+    ) -> bool:
+        if ref is None or depth > 4:
+            return False
+        if ref[0] == "c":
+            value = self.resolver.eval(path, ref[1])
+            entry = self.kb.blocking(value[1]) if value is not None and value[0] == "x" else None
+            return entry is not None and entry.group == group
+        if ref[0] == "w":
+            return self._opened_by(path, function, ref[1], group, depth + 1)
+        if ref[0] == "n" and ref[1] == function.scope:
+            bindings = function.locals.get(ref[2])
+            return bool(bindings) and all(
+                self._opened_by(path, function, bound, group, depth + 1) for bound in bindings or ()
+            )
+        return False
 
     def _direct_finding(
         self, display: str, site: CallSite, found: Classified, scope: str
@@ -160,7 +194,10 @@ def _doing(default: str, chain: Chain, category: str) -> str:
 
 
 def describe_callee(site: CallSite, resolved: str) -> str:
-    text = ref_text(site.callee)
+    callee = site.callee
+    if callee is not None and callee[0] == "a" and callee[2] == "__enter__":
+        return f"with {ref_text(callee[1])} ({resolved.removesuffix('.__enter__')})"
+    text = ref_text(callee)
     if resolved and resolved != text and not resolved.endswith("." + text):
         return f"{text}() ({resolved})"
     return f"{text}()"

@@ -20,6 +20,7 @@ class Category:
     doing: str
     alternative: str
     helper_alternative: str
+    severity: int
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class Catalog:
     def codes(self) -> tuple[str, ...]:
         return tuple(rule.code for rule in self.rules)
 
+    def severity(self) -> dict[str, int]:
+        return {key: category.severity for key, category in self.categories.items()}
+
     def code_for(self, family: str, category: str) -> str:
         """The code of the rule in `family` that covers `category` (APL1xx/APL2xx)."""
         for rule in self.rules:
@@ -110,6 +114,7 @@ def load_catalog() -> Catalog:
             str(value["doing"]),
             str(value["alternative"]),
             str(value["helper_alternative"]),
+            int(value["severity"]),
         )
         for key, value in data["categories"].items()
     }

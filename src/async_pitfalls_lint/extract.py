@@ -117,7 +117,8 @@ class Extractor:
         self._shadowed: list[frozenset[str]] = []
         self._awaited: cst.CSTNode | None = None
         self._type_checking = 0
-        self._call_nodes: list[tuple[cst.Call, CallSite]] = []
+        # (node where the site starts, node where it ends, node where its callee ends, site)
+        self._site_nodes: list[tuple[cst.CSTNode, cst.CSTNode, cst.CSTNode, CallSite]] = []
         self._def_nodes: list[tuple[cst.CSTNode, FunctionFacts, int]] = []
         self._expr_handlers: dict[type, Callable[[Any], Ref | None]] = {
             cst.Name: self._name,
@@ -176,9 +177,9 @@ class Extractor:
         return self.facts
 
     def _fill_positions(self) -> None:
-        starts: list[cst.CSTNode] = [call.func for call, _ in self._call_nodes]
-        ends: list[cst.CSTNode] = [call for call, _ in self._call_nodes]
-        callee_ends: list[cst.CSTNode] = [call.func for call, _ in self._call_nodes]
+        starts: list[cst.CSTNode] = [start for start, _, _, _ in self._site_nodes]
+        ends: list[cst.CSTNode] = [end for _, end, _, _ in self._site_nodes]
+        callee_ends: list[cst.CSTNode] = [callee for _, _, callee, _ in self._site_nodes]
         def_starts: list[cst.CSTNode] = [node for node, _, _ in self._def_nodes]
         if not starts and not def_starts:
             return
@@ -186,8 +187,8 @@ class Extractor:
             self.module, starts + def_starts, ends + callee_ends
         )
         index = LineIndex(self.text)
-        count = len(self._call_nodes)
-        for slot, (_, site) in enumerate(self._call_nodes):
+        count = len(self._site_nodes)
+        for slot, (_, _, _, site) in enumerate(self._site_nodes):
             site.start = start_offsets[slot]
             site.end = end_offsets[slot]
             site.callee_end = end_offsets[count + slot]
@@ -392,6 +393,15 @@ class Extractor:
             value = self.expr(item.item)
             for site in self._sink[before:]:
                 site.in_with_item = True
+            if (
+                value is not None
+                and not isinstance(item.item, cst.Call)
+                and node.asynchronous is None
+            ):
+                # `with lock:` acquires: record the implicit __enter__ call where the item stands.
+                enter = CallSite(("a", value, "__enter__"), (), (), False, in_with_item=True)
+                self._sink.append(enter)
+                self._site_nodes.append((item.item, item.item, item.item, enter))
             if item.asname is not None:
                 self._bind_target(item.asname.name, ("w", value) if value is not None else None)
         self._block(node.body)
@@ -600,7 +610,7 @@ class Extractor:
                 args.append(value)
         site = CallSite(callee, tuple(args), tuple(kwargs), awaited)
         self._sink.append(site)
-        self._call_nodes.append((node, site))
+        self._site_nodes.append((node.func, node, node.func, site))
         last = _last_name(node.func)
         if last in _DEPENDENCY_MARKERS:
             self.facts.dependencies.append((self._scope.id, callee, args[0] if args else None))

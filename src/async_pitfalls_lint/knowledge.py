@@ -6,6 +6,7 @@ Everything here is data from `data/blocking.toml` and `data/fastapi.toml`, plus 
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
@@ -29,6 +30,7 @@ class BlockingEntry:
     alternative: str
     fix: str
     what: str = ""
+    covered_by: str = ""  # a group whose finding on the same handle makes this one redundant
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class KnowledgeBase:
             alternative=str(raw.get("alternative", "")),
             fix=str(raw.get("fix", "none")),
             what=str(raw.get("what", "")),
+            covered_by=str(raw.get("covered_by", "")),
         )
         if entry.category not in CATEGORIES:
             raise ValueError(f"group {entry.group}: unknown category {entry.category!r}")
@@ -299,9 +302,7 @@ class KnowledgeBase:
 
 
 def _with_pattern(entry: BlockingEntry, pattern: str) -> BlockingEntry:
-    return BlockingEntry(
-        pattern, entry.group, entry.category, entry.why, entry.alternative, entry.fix, entry.what
-    )
+    return dataclasses.replace(entry, pattern=pattern)
 
 
 def _compile_glob(glob: str) -> re.Pattern[str]:

@@ -21,6 +21,8 @@ very deep chains resolve to unknown.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from async_pitfalls_lint.facts import ClassFacts, FunctionFacts, ModuleFacts, Ref
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from async_pitfalls_lint.project import Project
 
 Value = tuple[Any, ...]
+Receiver = tuple[str, str, bool]  # (path, class qualname, exact type)
 
 _NONE: Value = ("none",)
 _MAX_DEPTH = 60
@@ -51,17 +54,20 @@ class Resolver:
     def __init__(self, project: Project, kb: KnowledgeBase) -> None:
         self.project = project
         self.kb = kb
-        self._memo: dict[tuple[str, Ref, bool], Value | None] = {}
-        self._active: set[tuple[str, Ref, bool]] = set()
+        self._memo: dict[tuple[str, Ref, bool, Receiver | None], Value | None] = {}
+        self._active: set[tuple[str, Ref, bool, Receiver | None]] = set()
+        # The class `self` is bound to while analysing a method for a known receiver.
+        self.context: Receiver | None = None
         self._results: dict[tuple[str, str], Value | None] = {}
         self._active_results: set[tuple[str, str]] = set()
         self._mro: dict[tuple[str, str], list[tuple[str, str] | str]] = {}
+        self._subclasses: dict[tuple[str, str], list[tuple[str, str]]] | None = None
 
     # -- evaluation -----------------------------------------------------------------------------
     def eval(self, path: str, ref: Ref | None, annotation: bool = False) -> Value | None:
         if ref is None:
             return None
-        key = (path, ref, annotation)
+        key = (path, ref, annotation, self.context)
         if key in self._memo:
             return self._memo[key]
         if key in self._active or len(self._active) > _MAX_DEPTH:
@@ -89,7 +95,7 @@ class Resolver:
         if tag == "class":
             return ("pc", path, ref[1])
         if tag == "self":
-            return ("pi", path, ref[1])
+            return self._self_value(path, ref[1])
         if tag == "cls":
             return ("pc", path, ref[1])
         if tag == "i":
@@ -107,6 +113,26 @@ class Resolver:
         if tag in ("str", "lam", "none"):
             return ref
         return None
+
+    @contextmanager
+    def receiver(self, context: Receiver | None) -> Iterator[None]:
+        """Analyse code with `self` bound to the given class (exact or a possible subclass)."""
+        saved = self.context
+        self.context = context
+        try:
+            yield
+        finally:
+            self.context = saved
+
+    def _self_value(self, path: str, qualname: str) -> Value:
+        context = self.context
+        if context is not None and (path, qualname) in self.class_mro(context[0], context[1]):
+            return (
+                ("pi", context[0], context[1], True)
+                if context[2]
+                else ("pi", context[0], context[1])
+            )
+        return ("pi", path, qualname)
 
     # -- names ----------------------------------------------------------------------------------
     def lookup(self, path: str, scope: str, name: str, annotation: bool = False) -> Value | None:
@@ -245,7 +271,8 @@ class Resolver:
         if tag == "pc":
             return self._class_member(base[1], base[2], name, instance=False)
         if tag == "pi":
-            return self._class_member(base[1], base[2], name, instance=True)
+            exact = len(base) > 3 and bool(base[3])
+            return self._class_member(base[1], base[2], name, instance=True, exact=exact)
         return None
 
     def _module_attribute(self, path: str, name: str) -> Value | None:
@@ -271,7 +298,9 @@ class Resolver:
             return None
         return ("xi", type_name, (*attribute_path, name))
 
-    def _class_member(self, path: str, qualname: str, name: str, instance: bool) -> Value | None:
+    def _class_member(
+        self, path: str, qualname: str, name: str, instance: bool, exact: bool = False
+    ) -> Value | None:
         for owner in self.class_mro(path, qualname):
             if isinstance(owner, str):  # an external base class
                 base: Value = ("xi", owner, ()) if instance else ("x", owner)
@@ -288,6 +317,10 @@ class Resolver:
                 function = facts.functions.get(method)
                 if instance and function is not None and self._is_property(function):
                     return self.function_result(owner_path, method)
+                if instance:
+                    # Bound to an instance: remember its class, and whether a subclass may be
+                    # what is really there (then project overrides may run instead).
+                    return ("pf", owner_path, method, (path, qualname, name, exact))
                 return ("pf", owner_path, method)
             if name in class_facts.attributes:
                 return self.merge(owner_path, class_facts.attributes[name])
@@ -304,6 +337,14 @@ class Resolver:
     def class_mro(self, path: str, qualname: str) -> list[tuple[str, str] | str]:
         """Project classes (path, qualname) and external base names, in lookup order."""
         key = (path, qualname)
+        saved, self.context = self.context, None  # base classes never depend on `self`
+        try:
+            return self._class_mro(key)
+        finally:
+            self.context = saved
+
+    def _class_mro(self, key: tuple[str, str]) -> list[tuple[str, str] | str]:
+        path, qualname = key
         cached = self._mro.get(key)
         if cached is not None:
             return cached
@@ -327,6 +368,37 @@ class Resolver:
                     order.append(base[1])  # a class made by a factory: `Base = declarative_base()`
         self._mro[key] = order
         return order
+
+    def overrides(self, value: Value) -> list[tuple[str, str, Receiver]]:
+        """Methods overriding a method called on an instance, in project subclasses, each with
+        the subclass as receiver (class hierarchy analysis; none when the type is exact)."""
+        if value[0] != "pf" or len(value) < 4 or value[3][3]:
+            return []
+        class_path, class_qualname, name, _exact = value[3]
+        found = []
+        for sub_path, sub_qualname in self.subclasses(class_path, class_qualname):
+            class_facts = self.class_facts(sub_path, sub_qualname)
+            method = class_facts.methods.get(name) if class_facts is not None else None
+            if method is not None and (sub_path, method) != (value[1], value[2]):
+                found.append((sub_path, method, (sub_path, sub_qualname, False)))
+        return found
+
+    def subclasses(self, path: str, qualname: str) -> list[tuple[str, str]]:
+        if self._subclasses is None:
+            self._subclasses = {}
+            for module in self.project.python_files():
+                if not self.project.is_candidate(module):
+                    continue
+                facts = self.project.facts_for(module)
+                if facts is None:
+                    continue
+                for class_qualname in facts.classes:
+                    for ancestor in self.class_mro(module, class_qualname)[1:]:
+                        if isinstance(ancestor, tuple):
+                            self._subclasses.setdefault(ancestor, []).append(
+                                (module, class_qualname)
+                            )
+        return self._subclasses.get((path, qualname), [])
 
     def external_bases(self, path: str, qualname: str) -> list[str]:
         return [entry for entry in self.class_mro(path, qualname) if isinstance(entry, str)]
@@ -368,7 +440,7 @@ class Resolver:
                 return callee
             return None
         if tag == "pc":
-            return ("pi", callee[1], callee[2])
+            return ("pi", callee[1], callee[2], True)
         if tag == "pf":
             return self.function_result(callee[1], callee[2])
         if tag == "pi":
@@ -445,6 +517,14 @@ def _merge(values: list[Value | None]) -> Value | None:
         elif result != value:
             return None
     return result
+
+
+def receiver_of(value: Value) -> Receiver | None:
+    """The receiver a bound method value was looked up on, if any."""
+    if value[0] == "pf" and len(value) > 3:
+        class_path, class_qualname, _name, exact = value[3]
+        return (class_path, class_qualname, bool(exact))
+    return None
 
 
 def qualified_name(value: Value | None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +82,7 @@ class Project:
         self._exists: dict[str, bool] = {}
         self._is_dir: dict[str, bool] = {}
         self._files: list[str] | None = None
+        self._candidates: dict[str, bool] = {}
         cache_dir = settings.cache_dir or os.path.join(self.root, CACHE_DIR_NAME)
         self.cache: DiskCache | None = DiskCache(Path(cache_dir)) if settings.cache else None
         self.parse_count = 0
@@ -92,6 +92,7 @@ class Project:
         """Use `data` instead of the file on disk (flake8's lines, stdin)."""
         path = os.path.abspath(path)
         self._overrides[path] = data
+        self._candidates.pop(path, None)
         loaded = self._loaded.get(path)
         if loaded is not None and loaded.key != content_key(data):
             del self._loaded[path]
@@ -159,8 +160,12 @@ class Project:
 
     def is_candidate(self, path: str) -> bool:
         """Whether the file may register or contain event-loop code (a cheap text check)."""
-        data = self.read_bytes(path)
-        return data is not None and _CANDIDATE.search(data) is not None
+        known = self._candidates.get(path)
+        if known is None:
+            data = self.read_bytes(path)
+            known = data is not None and _CANDIDATE.search(data) is not None
+            self._candidates[path] = known
+        return known
 
     def python_files(self) -> list[str]:
         if self._files is None:
@@ -206,26 +211,36 @@ class Project:
             return self._resolve_from(folder, parts, relative=True)
         if not parts:
             return None, ()
+        best: tuple[str | None, tuple[str, ...]] = (None, ())
+        best_consumed = 0
         for base in self._bases(importer):
-            if self._file(os.path.join(base, parts[0] + ".py")) or self._dir(
-                os.path.join(base, parts[0])
+            if not (
+                self._file(os.path.join(base, parts[0] + ".py"))
+                or self._dir(os.path.join(base, parts[0]))
             ):
-                return self._resolve_from(base, parts, relative=False)
-        return None, ()
+                continue
+            module, rest = self._resolve_from(base, parts, relative=False)
+            consumed = len(parts) - len(rest) if module is not None else 0
+            if consumed > best_consumed:
+                best, best_consumed = (module, rest), consumed
+        return best
 
-    def _bases(self, importer: str) -> Iterable[str]:
-        """Folders an absolute import may be rooted at: the importer's ancestors, then src/."""
+    def _bases(self, importer: str) -> list[str]:
+        """Folders an absolute import may be rooted at: the root, src/, then the folders down to
+        the importer (a script run from a subfolder has that folder on sys.path). The base that
+        resolves the longest module path wins; on a tie, the outermost."""
         folder = os.path.dirname(os.path.abspath(importer))
-        seen = []
+        chain = []
         while self._inside(folder):
-            seen.append(folder)
+            chain.append(folder)
             if folder == self.root:
                 break
             folder = os.path.dirname(folder)
+        chain.reverse()
         source = os.path.join(self.root, "src")
-        if source not in seen:
-            seen.append(source)
-        return seen
+        if source not in chain:
+            chain.insert(1, source)
+        return chain
 
     def _resolve_from(
         self, folder: str, parts: tuple[str, ...], relative: bool

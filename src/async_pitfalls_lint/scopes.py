@@ -92,7 +92,9 @@ class EventLoopIndex:
         queue: deque[tuple[str, str]] = deque()
         for handler in sorted(handlers, key=_handler_priority):
             key = (handler.path, handler.qualname)
-            if handler.is_async and key not in reasons:
+            # Starlette runs sync startup/shutdown handlers directly on the loop, not in a thread.
+            runs_on_loop = handler.is_async or handler.kind == "event_handler"
+            if runs_on_loop and key not in reasons:
                 reasons[key] = Reason(handler)
                 queue.append(key)
         while queue:
@@ -124,17 +126,19 @@ class EventLoopIndex:
         value = self.resolver.eval(path, ref)
         if value is None:
             return
-        target: tuple[str, str] | None = None
+        targets: list[tuple[str, str]] = []
         if value[0] == "pf":
-            target = (value[1], value[2])
+            targets.append((value[1], value[2]))
+            targets.extend((path, qualname) for path, qualname, _ in self.resolver.overrides(value))
         elif value[0] == "pi" and called:
-            target = self.resolver.find_method(value[1], value[2], "__call__")
-        if target is None:
-            return
-        facts = self.project.facts_for(target[0])
-        function = facts.functions.get(target[1]) if facts is not None else None
-        if function is not None and function.is_async:
-            into.append(target)
+            method = self.resolver.find_method(value[1], value[2], "__call__")
+            if method is not None:
+                targets.append(method)
+        for target in targets:
+            facts = self.project.facts_for(target[0])
+            function = facts.functions.get(target[1]) if facts is not None else None
+            if function is not None and function.is_async:
+                into.append(target)
 
 
 _PRIORITY = {"route": 0, "websocket": 1, "middleware": 2, "dependency": 3}

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ref_text
 from async_pitfalls_lint.knowledge import BlockingEntry, KnowledgeBase
 from async_pitfalls_lint.model import ChainStep
-from async_pitfalls_lint.names import Resolver, Value, qualified_name
+from async_pitfalls_lint.names import Receiver, Resolver, Value, qualified_name, receiver_of
 from async_pitfalls_lint.project import Project
-
-_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -38,8 +36,9 @@ class Classified:
     value: Value | None = None
     entry: BlockingEntry | None = None
     resolved: str = ""
-    chain: Chain | None = None
+    chain: Chain | None = None  # the most severe chain, for helpers
     target: tuple[str, str] | None = None  # (path, qualname) of a project function
+    chains: tuple[Chain, ...] = ()  # every category reached, for helpers
 
     @property
     def category(self) -> str:
@@ -55,14 +54,20 @@ NOTHING = Classified("none")
 
 class CallClassifier:
     def __init__(
-        self, project: Project, resolver: Resolver, kb: KnowledgeBase, max_depth: int
+        self,
+        project: Project,
+        resolver: Resolver,
+        kb: KnowledgeBase,
+        max_depth: int,
+        severity: dict[str, int],
     ) -> None:
+        self.severity = severity
         self.project = project
         self.resolver = resolver
         self.kb = kb
         self.max_depth = max_depth
-        self._chains: dict[tuple[str, str], Chain | None] = {}
-        self._active: set[tuple[str, str]] = set()
+        self._chains: dict[tuple[str, str, Receiver | None], dict[str, Chain]] = {}
+        self._active: set[tuple[str, str, Receiver | None]] = set()
         self._cutoffs = 0  # cycles and depth limits met; a None found under one is not final
 
     def function(self, path: str, qualname: str) -> FunctionFacts | None:
@@ -83,29 +88,51 @@ class CallClassifier:
             entry = self.kb.blocking_method(value[1], value[2])
             return Classified("blocking", value, entry, qualified_name(value)) if entry else NOTHING
         if tag == "pf":
-            return self._project_call(value, value[1], value[2], site, depth)
-        if tag == "pc":
-            init = self.resolver.find_method(value[1], value[2], "__init__")
-            return self._project_call(value, *init, site, depth) if init else NOTHING
-        if tag == "pi":
-            call = self.resolver.find_method(value[1], value[2], "__call__")
-            return self._project_call(value, *call, site, depth) if call else NOTHING
+            targets = [(value[1], value[2], receiver_of(value)), *self.resolver.overrides(value)]
+            return self._project_call(value, targets, site, depth)
+        if tag in ("pc", "pi"):
+            method_name = "__init__" if tag == "pc" else "__call__"
+            method = self.resolver.find_method(value[1], value[2], method_name)
+            if method is None:
+                return NOTHING
+            exact = tag == "pc" or (len(value) > 3 and bool(value[3]))
+            return self._project_call(value, [(*method, (value[1], value[2], exact))], site, depth)
         return NOTHING
 
     def _project_call(
-        self, value: Value, path: str, qualname: str, site: CallSite, depth: int
+        self,
+        value: Value,
+        targets: list[tuple[str, str, Receiver | None]],
+        site: CallSite,
+        depth: int,
     ) -> Classified:
+        path, qualname, _ = targets[0]
         function = self.function(path, qualname)
         if function is None:
             return NOTHING
         if function.is_async:
             return Classified("coroutine", value, target=(path, qualname))
-        if site.awaited or self._never_blocks_twice(path, function):
+        if site.awaited:
             return NOTHING
-        chain = self.chain_for(path, qualname, depth + 1)
-        if chain is None:
+        chains: dict[str, Chain] = {}
+        for target_path, target_qualname, receiver in targets:
+            implementation = self.function(target_path, target_qualname)
+            if implementation is None or implementation.is_async:
+                continue
+            if self._never_blocks_twice(target_path, implementation):
+                continue
+            found = self.chains_for(target_path, target_qualname, depth + 1, receiver)
+            for category, chain in found.items():
+                chains.setdefault(category, chain)
+        if not chains:
             return NOTHING
-        return Classified("helper", value, chain=chain, target=(path, qualname))
+        best = self._most_severe(chains)
+        return Classified(
+            "helper", value, chain=best, target=(path, qualname), chains=tuple(chains.values())
+        )
+
+    def _most_severe(self, chains: dict[str, Chain]) -> Chain:
+        return max(chains.values(), key=lambda chain: self.severity.get(chain.category, 0))
 
     def _never_blocks_twice(self, path: str, function: FunctionFacts) -> bool:
         """Memoised results block once, at warm-up; decorated-to-async functions do not block."""
@@ -118,36 +145,54 @@ class CallClassifier:
                     return True
         return False
 
-    def chain_for(self, path: str, qualname: str, depth: int = 1) -> Chain | None:
-        """The first blocking call a project sync function reaches, or None."""
-        key = (path, qualname)
-        cached = self._chains.get(key, _MISSING)
-        if cached is not _MISSING:
-            return cached  # type: ignore[return-value]
-        if key in self._active or depth > self.max_depth:
-            self._cutoffs += 1
-            return None
+    def chain_for(
+        self, path: str, qualname: str, depth: int = 1, receiver: Receiver | None = None
+    ) -> Chain | None:
+        """The chain to the most severe kind of blocking a project sync function reaches."""
+        chains = self.chains_for(path, qualname, depth, receiver)
+        return self._most_severe(chains) if chains else None
+
+    def chains_for(
+        self, path: str, qualname: str, depth: int = 1, receiver: Receiver | None = None
+    ) -> dict[str, Chain]:
+        """For each category reached, the first chain (in source order) to a blocking call."""
         function = self.function(path, qualname)
         if function is None or function.is_async:
-            return None
+            return {}
+        if function.class_qualname is None:
+            receiver = None
+        key = (path, qualname, receiver)
+        cached = self._chains.get(key)
+        if cached is not None:
+            return cached
+        if key in self._active or depth > self.max_depth:
+            self._cutoffs += 1
+            return {}
         self._active.add(key)
         cutoffs = self._cutoffs
         try:
-            chain = self._first_blocking_call(path, function, depth)
+            with self.resolver.receiver(receiver):
+                chains = self._blocking_calls(path, function, depth)
         finally:
             self._active.discard(key)
-        if chain is not None or self._cutoffs == cutoffs:
-            self._chains[key] = chain
-        return chain
+        if self._cutoffs == cutoffs or depth == 1:
+            self._chains[key] = chains
+        return chains
 
-    def _first_blocking_call(self, path: str, function: FunctionFacts, depth: int) -> Chain | None:
+    def _blocking_calls(self, path: str, function: FunctionFacts, depth: int) -> dict[str, Chain]:
         display = self.project.display(path)
+        chains: dict[str, Chain] = {}
         for site in function.calls:
             found = self.classify(path, site, depth)
             if found.kind == "blocking" and found.entry is not None:
+                if found.entry.category not in chains:
+                    step = ChainStep(ref_text(site.callee), display, site.line, site.column + 1)
+                    chains[found.entry.category] = Chain((step,), found.entry, found.resolved)
+            elif found.kind == "helper":
                 step = ChainStep(ref_text(site.callee), display, site.line, site.column + 1)
-                return Chain((step,), found.entry, found.resolved)
-            if found.kind == "helper" and found.chain is not None:
-                step = ChainStep(ref_text(site.callee), display, site.line, site.column + 1)
-                return Chain((step, *found.chain.steps), found.chain.entry, found.chain.resolved)
-        return None
+                for chain in found.chains:
+                    if chain.category not in chains:
+                        chains[chain.category] = Chain(
+                            (step, *chain.steps), chain.entry, chain.resolved
+                        )
+        return chains
