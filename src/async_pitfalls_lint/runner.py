@@ -11,16 +11,16 @@ import os
 import sys
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from async_pitfalls_lint.analysis import Analysis, analysis_for
 from async_pitfalls_lint.config import Settings
 from async_pitfalls_lint.files import iter_python_files
-from async_pitfalls_lint.model import FileProblem, FileResult
+from async_pitfalls_lint.model import FileProblem, FileResult, Finding
 from async_pitfalls_lint.project import summarise_file
-from async_pitfalls_lint.report import Report
+from async_pitfalls_lint.report import INTERNAL_ERROR_PREFIX, Report
 from async_pitfalls_lint.suppression import remove_suppressed
 
 _PARALLEL_THRESHOLD = 24
@@ -84,20 +84,40 @@ def check_one(analysis: Analysis, file: Path) -> FileResult:
     except RecursionError:
         return FileResult(display, [], FileProblem(display, "nesting too deep to analyse"))
     except Exception as error:  # one file's failure must not end the run
-        problem = f"internal error {type(error).__name__}: {error}"
-        return FileResult(display, [], FileProblem(display, problem))
+        return FileResult(display, [], FileProblem(display, _internal(error)))
     data = analysis.project.read_bytes(os.path.abspath(file))
     text = data.decode("utf-8", errors="replace") if data is not None else None
-    result.findings = remove_suppressed(result.findings, text)
+    result.findings = _rebase_chains(analysis, remove_suppressed(result.findings, text))
     return result
+
+
+def _internal(error: Exception) -> str:
+    return f"{INTERNAL_ERROR_PREFIX} {type(error).__name__}: {error}"
+
+
+def _rebase_chains(analysis: Analysis, findings: list[Finding]) -> list[Finding]:
+    """Chain steps name files relative to the project root; reports use the finding's base
+    (the working folder), so every path of a report can be resolved the same way."""
+    root = analysis.project.root
+    rebased = []
+    for finding in findings:
+        steps = tuple(
+            replace(step, path=display_path(Path(os.path.join(root, step.path))))
+            for step in finding.chain
+        )
+        rebased.append(replace(finding, chain=steps) if steps else finding)
+    return rebased
 
 
 def _check_stdin(stdin: StdinInput, settings: Settings) -> FileResult:
     path = Path(os.path.abspath(stdin.filename))
-    analysis = analysis_for(path, settings)
-    analysis.project.set_content(os.fspath(path), stdin.text.encode("utf-8"))
-    result = analysis.check(os.fspath(path), stdin.filename)
-    result.findings = remove_suppressed(result.findings, stdin.text)
+    try:
+        analysis = analysis_for(path, settings)
+        analysis.project.set_content(os.fspath(path), stdin.text.encode("utf-8"))
+        result = analysis.check(os.fspath(path), stdin.filename)
+    except Exception as error:  # reported like any file the analyser failed on
+        return FileResult(stdin.filename, [], FileProblem(stdin.filename, _internal(error)))
+    result.findings = _rebase_chains(analysis, remove_suppressed(result.findings, stdin.text))
     return result
 
 

@@ -1,0 +1,342 @@
+"""`[tool.async-pitfalls-lint]`: every documented key changes the result, bad keys and values are
+clear errors (exit 2, the key and the file named, no traceback), the command line overrides the
+file, and flake8 reads the same table (its own options override it)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from async_pitfalls_lint.cli import main
+from async_pitfalls_lint.config import DOCUMENTED_KEYS
+
+ROUTE = """\
+import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/sleep")
+async def sleepy():
+    time.sleep(1)
+    return {}
+"""
+
+
+def make_project(root: Path, files: dict[str, str], config: str = "") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\n\n[tool.async-pitfalls-lint]\n' + config, encoding="utf-8"
+    )
+    for name, text in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return root
+
+
+def check(root: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, list[str], str]:
+    """`check` run in-process from `root`: exit status, 'path:line CODE' lines, stderr."""
+    monkeypatch.chdir(root)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = main(["check", "--jobs", "1", *args], stdout=stdout, stderr=stderr)
+    findings = []
+    for line in stdout.getvalue().splitlines():
+        location, rest = line.split(": ", 1)
+        path, row, _column = location.rsplit(":", 2)
+        findings.append(f"{path}:{row} {rest.split()[0]}")
+    return code, findings, stderr.getvalue()
+
+
+def write_config(root: Path, config: str) -> None:
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\n\n[tool.async-pitfalls-lint]\n' + config, encoding="utf-8"
+    )
+
+
+# -- one test per documented key ------------------------------------------------------------------
+def test_every_documented_key_has_a_test_below() -> None:
+    source = Path(__file__).read_text(encoding="utf-8")
+    for key in DOCUMENTED_KEYS:
+        assert f"def test_key_{key.replace('-', '_')}(" in source, key
+
+
+def test_key_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    worker = "import time\n\n\nasync def worker():\n    time.sleep(1)\n"
+    root = make_project(tmp_path / "p", {"worker.py": worker})
+    assert check(root, monkeypatch)[:2] == (0, [])
+    write_config(root, 'scope = "all"\n')
+    assert check(root, monkeypatch)[:2] == (1, ["worker.py:5 APL101"])
+
+
+def test_key_select(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE})
+    assert check(root, monkeypatch)[1] == ["app.py:10 APL101"]
+    write_config(root, 'select = ["APL102"]\n')
+    assert check(root, monkeypatch)[:2] == (0, [])
+    write_config(root, 'select = ["APL3"]\n')
+    assert check(root, monkeypatch)[1] == ["app.py:9 APL303"]
+
+
+def test_key_ignore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE}, 'ignore = ["APL1"]\n')
+    assert check(root, monkeypatch)[:2] == (0, [])
+
+
+def test_key_extend_select(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE}, 'extend-select = ["APL303"]\n')
+    assert check(root, monkeypatch)[1] == ["app.py:9 APL303", "app.py:10 APL101"]
+
+
+def test_key_extra_blocking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = ROUTE.replace("import time\n", "import mylib\n").replace(
+        "time.sleep(1)", "mylib.fetch_all()"
+    )
+    root = make_project(tmp_path / "p", {"app.py": app})
+    assert check(root, monkeypatch)[:2] == (0, [])
+    write_config(root, '[tool.async-pitfalls-lint.extra-blocking]\n"mylib.fetch_all" = "http"\n')
+    assert check(root, monkeypatch)[1] == ["app.py:10 APL102"]
+    write_config(root, '[tool.async-pitfalls-lint.extra-blocking]\n"mylib.*" = "db"\n')
+    assert check(root, monkeypatch)[1] == ["app.py:10 APL104"]
+
+
+def test_key_allow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE}, 'allow = ["time.sleep"]\n')
+    assert check(root, monkeypatch)[:2] == (0, [])
+    write_config(root, 'allow = ["time.*"]\n')
+    assert check(root, monkeypatch)[:2] == (0, [])
+
+
+def test_key_route_decorators(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = (
+        "import time\n\nfrom company.web import cached_route\n\n\n"
+        '@cached_route("/custom")\nasync def custom():\n    time.sleep(1)\n'
+    )
+    root = make_project(tmp_path / "p", {"app.py": app})
+    assert check(root, monkeypatch)[:2] == (0, [])
+    write_config(root, 'route-decorators = ["company.web.cached_route"]\n')
+    assert check(root, monkeypatch)[1] == ["app.py:8 APL101"]
+
+
+def test_key_max_depth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = ROUTE.replace(
+        "@app.get",
+        "def level2():\n    time.sleep(1)\n\n\ndef level1():\n    level2()\n\n\n@app.get",
+    ).replace("    time.sleep(1)\n    return {}", "    level1()\n    return {}")
+    root = make_project(tmp_path / "p", {"app.py": app})
+    assert check(root, monkeypatch)[1] == ["app.py:18 APL201"]
+    write_config(root, "max-depth = 1\n")
+    assert check(root, monkeypatch)[:2] == (0, [])
+    write_config(root, "max-depth = 2\n")
+    assert check(root, monkeypatch)[1] == ["app.py:18 APL201"]
+
+
+def test_key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE})
+    check(root, monkeypatch)
+    cache = root / ".async_pitfalls_lint_cache"
+    assert cache.is_dir()
+    assert any(path.suffix == ".pickle" for path in cache.rglob("*"))
+    other = make_project(tmp_path / "q", {"app.py": ROUTE}, "cache = false\n")
+    assert check(other, monkeypatch)[1] == ["app.py:10 APL101"]
+    assert not (other / ".async_pitfalls_lint_cache").exists()
+
+
+def test_key_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE}, 'cache-dir = "build/lint-cache"\n')
+    assert check(root, monkeypatch)[1] == ["app.py:10 APL101"]
+    assert any(path.suffix == ".pickle" for path in (root / "build" / "lint-cache").rglob("*"))
+    assert not (root / ".async_pitfalls_lint_cache").exists()
+
+
+def test_key_exclude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE, "generated/api.py": ROUTE})
+    _code, findings, stderr = check(root, monkeypatch)
+    assert findings == ["app.py:10 APL101", "generated/api.py:10 APL101"]
+    write_config(root, 'exclude = ["generated"]\n')
+    _code, findings, stderr = check(root, monkeypatch)
+    assert findings == ["app.py:10 APL101"]
+    assert "1 file checked" in stderr
+
+
+def test_key_per_file_ignores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(
+        tmp_path / "p",
+        {"app.py": ROUTE, "legacy/old.py": ROUTE},
+        '[tool.async-pitfalls-lint.per-file-ignores]\n"legacy/*.py" = ["APL101"]\n',
+    )
+    assert check(root, monkeypatch)[1] == ["app.py:10 APL101"]
+    write_config(root, '[tool.async-pitfalls-lint.per-file-ignores]\n"legacy/*.py" = ["APL2"]\n')
+    assert check(root, monkeypatch)[1] == ["app.py:10 APL101", "legacy/old.py:10 APL101"]
+
+
+def test_key_project_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    main_py = (
+        "from fastapi import FastAPI\n\nfrom helpers import slow\n\napp = FastAPI()\n\n\n"
+        '@app.get("/slow")\nasync def slow_route():\n    slow()\n    return {}\n'
+    )
+    helpers = "import time\n\n\ndef slow():\n    time.sleep(1)\n"
+    root = make_project(
+        tmp_path / "p", {"services/api/main.py": main_py, "services/helpers.py": helpers}
+    )
+    assert check(root, monkeypatch)[1] == ["services/api/main.py:10 APL201"]
+    # With the root narrowed to services/api, helpers.py is outside the project: not followed.
+    write_config(root, 'project-root = "services/api"\n')
+    assert check(root, monkeypatch)[:2] == (0, [])
+
+
+def test_key_max_file_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE}, "max-file-size = 64\ncache = false\n")
+    code, findings, stderr = check(root, monkeypatch)
+    assert (code, findings) == (1, ["app.py:1 APL900"])
+    assert "1 file could not be analysed" in stderr
+    write_config(root, f"max-file-size = {len(ROUTE)}\ncache = false\n")
+    assert check(root, monkeypatch)[1] == ["app.py:10 APL101"]
+
+
+# -- the command line overrides the file ----------------------------------------------------------
+def test_command_line_overrides_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = "import time\n\n\nasync def worker():\n    time.sleep(1)\n"
+    root = make_project(
+        tmp_path / "p",
+        {"app.py": ROUTE, "worker.py": worker},
+        'scope = "all"\nselect = ["APL102"]\n',
+    )
+    assert check(root, monkeypatch)[1] == []
+    assert check(root, monkeypatch, "--select", "APL101")[1] == [
+        "app.py:10 APL101",
+        "worker.py:5 APL101",
+    ]
+    assert check(root, monkeypatch, "--select", "APL101", "--scope", "fastapi")[1] == [
+        "app.py:10 APL101"
+    ]
+
+
+def test_explicit_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE})
+    other = tmp_path / "strict.toml"
+    other.write_text('[tool.async-pitfalls-lint]\nignore = ["APL101"]\n', encoding="utf-8")
+    assert check(root, monkeypatch, "--config", str(other))[:2] == (0, [])
+
+
+# -- errors ---------------------------------------------------------------------------------------
+def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "async_pitfalls_lint", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("colour = true\n", "unknown key 'colour' in [tool.async-pitfalls-lint] (known keys: "),
+        (
+            'scope = "everything"\n',
+            "[tool.async-pitfalls-lint] scope must be one of fastapi, all, not 'everything'",
+        ),
+        (
+            'select = ["E501"]\n',
+            "[tool.async-pitfalls-lint] select: 'E501' is not a rule code or prefix",
+        ),
+        ("ignore = 5\n", "[tool.async-pitfalls-lint] ignore must be a list of strings, not 5"),
+        (
+            "max-depth = 0\n",
+            "[tool.async-pitfalls-lint] max-depth must be a positive integer, not 0",
+        ),
+        (
+            'max-file-size = "1MB"\n',
+            "[tool.async-pitfalls-lint] max-file-size must be a positive integer",
+        ),
+        ('cache = "yes"\n', "[tool.async-pitfalls-lint] cache must be true or false, not 'yes'"),
+        ("cache-dir = 3\n", "[tool.async-pitfalls-lint] cache-dir must be a path string, not 3"),
+        ('project-root = ""\n', "[tool.async-pitfalls-lint] project-root must be a path string"),
+        ("exclude = [1]\n", "[tool.async-pitfalls-lint] exclude must be a list of strings"),
+        ("allow = {x = 1}\n", "[tool.async-pitfalls-lint] allow must be a list of strings"),
+        (
+            "route-decorators = true\n",
+            "[tool.async-pitfalls-lint] route-decorators must be a list of strings",
+        ),
+        (
+            'extend-select = ["X1"]\n',
+            "[tool.async-pitfalls-lint] extend-select: 'X1' is not a rule code or prefix",
+        ),
+        (
+            '[tool.async-pitfalls-lint.extra-blocking]\n"mylib.get" = "network"\n',
+            "[tool.async-pitfalls-lint] extra-blocking: category for 'mylib.get' must be one of "
+            "sleep, http, file, db, subprocess, cpu, wait, not 'network'",
+        ),
+        (
+            'extra-blocking = ["mylib.get"]\n',
+            "[tool.async-pitfalls-lint] extra-blocking must be a table",
+        ),
+        (
+            'per-file-ignores = ["x"]\n',
+            "[tool.async-pitfalls-lint] per-file-ignores must be a table of glob = [codes]",
+        ),
+        (
+            '[tool.async-pitfalls-lint.per-file-ignores]\n"tests/*" = ["T100"]\n',
+            "[tool.async-pitfalls-lint] per-file-ignores.tests/*: "
+            "'T100' is not a rule code or prefix",
+        ),
+        ("scope = \n", "invalid TOML"),
+    ],
+)
+def test_bad_configuration(tmp_path: Path, config: str, message: str) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE}, config)
+    for command in ("check", "routes"):
+        result = run_cli(root, command)
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""
+        assert result.stderr.startswith(
+            "async-pitfalls-lint: configuration error: pyproject.toml: "
+        )
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.count("\n") == 1
+
+
+def test_underscored_keys_are_accepted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": ROUTE}, 'extend_select = ["APL303"]\n')
+    assert check(root, monkeypatch)[1] == ["app.py:9 APL303", "app.py:10 APL101"]
+
+
+# -- flake8 reads the same table ------------------------------------------------------------------
+def run_flake8(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "APL", *args, "."],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_flake8_reads_pyproject_and_its_options_override(tmp_path: Path) -> None:
+    worker = "import time\n\n\nasync def worker():\n    time.sleep(1)\n"
+    root = make_project(
+        tmp_path / "p", {"app.py": ROUTE, "worker.py": worker}, 'allow = ["time.sleep"]\n'
+    )
+    assert run_flake8(root).stdout == ""
+    write_config(root, 'scope = "all"\n')
+    assert sorted(run_flake8(root).stdout.splitlines()) == [
+        "./app.py:10:5: APL101 time.sleep() in async function sleepy blocks the event loop; "
+        "use `await asyncio.sleep(...)`",
+        "./worker.py:5:5: APL101 time.sleep() in async function worker blocks the event loop; "
+        "use `await asyncio.sleep(...)`",
+    ]
+    overridden = run_flake8(root, "--async-pitfalls-scope", "fastapi")
+    assert [line.split(":")[0] for line in overridden.stdout.splitlines()] == ["./app.py"]
