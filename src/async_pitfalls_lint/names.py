@@ -240,6 +240,11 @@ class Resolver:
                 or name.startswith("typing.")
             ):
                 return None
+            if not self.kb.is_type(name):
+                # Annotated with a factory the library exports under a class-like name.
+                made = self.kb.result_of_call(name)
+                if made is not None:
+                    return ("xi", made, ())
             return ("xi", name, ())
         return None
 

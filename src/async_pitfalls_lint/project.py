@@ -220,6 +220,8 @@ class Project:
             ):
                 continue
             module, rest = self._resolve_from(base, parts, relative=False)
+            if module == importer:
+                continue
             consumed = len(parts) - len(rest) if module is not None else 0
             if consumed > best_consumed:
                 best, best_consumed = (module, rest), consumed
@@ -232,7 +234,10 @@ class Project:
         folder = os.path.dirname(os.path.abspath(importer))
         chain = []
         while self._inside(folder):
-            chain.append(folder)
+            # A regular package's folder is not on sys.path: `import openai` inside
+            # services/openai.py means the library, not the module itself.
+            if folder == self.root or not self._file(os.path.join(folder, "__init__.py")):
+                chain.append(folder)
             if folder == self.root:
                 break
             folder = os.path.dirname(folder)
