@@ -541,3 +541,31 @@ def test_module_entry_point_matches_script(project: Path) -> None:
         [script, "rules"], cwd=project, capture_output=True, text=True, check=False
     )
     assert via_script.stdout == run_cli("rules", cwd=project).stdout
+
+
+# -- cache and project root from the command line ------------------------------------------------
+def test_cache_options(project: Path, tmp_path: Path) -> None:
+    default_cache = project / ".async_pitfalls_lint_cache"
+    assert run_cli("check", "--no-cache", cwd=project).returncode == 1
+    assert not default_cache.exists()
+    custom = tmp_path / "cache-here"
+    assert run_cli("check", "--cache-dir", str(custom), cwd=project).returncode == 1
+    assert any(path.suffix == ".pickle" for path in custom.rglob("*"))
+    assert not default_cache.exists()
+    assert run_cli("check", cwd=project).returncode == 1
+    assert default_cache.is_dir()
+
+
+def test_project_root_option(tmp_path: Path) -> None:
+    main_py = (
+        "from fastapi import FastAPI\n\nfrom helpers import slow\n\napp = FastAPI()\n\n\n"
+        '@app.get("/slow")\nasync def slow_route():\n    slow()\n    return {}\n'
+    )
+    helpers = "import time\n\n\ndef slow():\n    time.sleep(1)\n"
+    root = make_project(
+        tmp_path / "p", {"services/api/main.py": main_py, "services/helpers.py": helpers}
+    )
+    whole = run_cli("check", "--quiet", "--no-cache", cwd=root)
+    assert [line.split(": ")[1].split()[0] for line in whole.stdout.splitlines()] == ["APL201"]
+    narrowed = run_cli("check", "--quiet", "--no-cache", "--project-root", "services/api", cwd=root)
+    assert (narrowed.returncode, narrowed.stdout) == (0, "")

@@ -340,3 +340,64 @@ def test_flake8_reads_pyproject_and_its_options_override(tmp_path: Path) -> None
     ]
     overridden = run_flake8(root, "--async-pitfalls-scope", "fastapi")
     assert [line.split(":")[0] for line in overridden.stdout.splitlines()] == ["./app.py"]
+
+
+DEEP = ROUTE.replace(
+    "@app.get", "def level2():\n    time.sleep(1)\n\n\ndef level1():\n    level2()\n\n\n@app.get"
+).replace("    time.sleep(1)\n    return {}", "    level1()\n    return {}")
+
+
+@pytest.mark.parametrize(
+    ("files", "option", "before", "after"),
+    [
+        ({"app.py": ROUTE}, "--async-pitfalls-allow=time.sleep", ["./app.py:10"], []),
+        (
+            {
+                "app.py": ROUTE.replace("time.sleep(1)", "mylib.fetch_all()").replace(
+                    "import time\n", "import mylib\n"
+                )
+            },
+            "--async-pitfalls-extra-blocking=mylib.fetch_all->http",
+            [],
+            ["./app.py:10"],
+        ),
+        (
+            {
+                "app.py": "import time\n\nfrom company.web import cached_route\n\n\n"
+                '@cached_route("/custom")\nasync def custom():\n    time.sleep(1)\n'
+            },
+            "--async-pitfalls-route-decorators=company.web.cached_route",
+            [],
+            ["./app.py:8"],
+        ),
+        ({"app.py": DEEP}, "--async-pitfalls-max-depth=1", ["./app.py:18"], []),
+    ],
+)
+def test_flake8_options(
+    tmp_path: Path, files: dict[str, str], option: str, before: list[str], after: list[str]
+) -> None:
+    root = make_project(tmp_path / "p", files)
+
+    def locations(result: subprocess.CompletedProcess[str]) -> list[str]:
+        return [":".join(line.split(":")[:2]) for line in result.stdout.splitlines()]
+
+    assert locations(run_flake8(root)) == before
+    assert locations(run_flake8(root, option)) == after
+
+
+def test_flake8_project_root_and_no_cache(tmp_path: Path) -> None:
+    main_py = (
+        "from fastapi import FastAPI\n\nfrom helpers import slow\n\napp = FastAPI()\n\n\n"
+        '@app.get("/slow")\nasync def slow_route():\n    slow()\n    return {}\n'
+    )
+    helpers = "import time\n\n\ndef slow():\n    time.sleep(1)\n"
+    root = make_project(
+        tmp_path / "p", {"services/api/main.py": main_py, "services/helpers.py": helpers}
+    )
+    no_cache = run_flake8(root, "--async-pitfalls-no-cache")
+    assert [line.split(": ")[1][:6] for line in no_cache.stdout.splitlines()] == ["APL201"]
+    assert not (root / ".async_pitfalls_lint_cache").exists()
+    narrowed = run_flake8(
+        root, "--async-pitfalls-no-cache", f"--async-pitfalls-project-root={root / 'services/api'}"
+    )
+    assert narrowed.stdout == ""
