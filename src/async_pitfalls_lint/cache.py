@@ -9,6 +9,7 @@ turns caching off with one warning.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -29,7 +30,9 @@ def content_key(data: bytes) -> str:
 def _data_fingerprint() -> str:
     digest = hashlib.blake2b(digest_size=8)
     for name in ("blocking.toml", "fastapi.toml"):
-        digest.update(resources.files("async_pitfalls_lint").joinpath("data").joinpath(name).read_bytes())
+        digest.update(
+            resources.files("async_pitfalls_lint").joinpath("data").joinpath(name).read_bytes()
+        )
     return digest.hexdigest()
 
 
@@ -99,8 +102,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
             stream.write(data)
         os.replace(temporary, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise

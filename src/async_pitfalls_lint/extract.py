@@ -43,8 +43,18 @@ _GENERATOR_WRAPPERS = frozenset(
         "AbstractContextManager", "AbstractAsyncContextManager",
     }
 )  # fmt: skip
+# Builtins that iterate their first argument to the end.
+_CONSUMERS = frozenset(
+    {"list", "tuple", "set", "frozenset", "sorted", "sum", "min", "max", "any", "all", "dict"}
+)
 _OPTIONAL_WRAPPERS = frozenset({"Optional", "Final", "ClassVar", "Required", "NotRequired"})
 _DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
+DECORATOR_NAMES = frozenset(
+    {
+        "get", "post", "put", "patch", "delete", "options", "head", "trace", "api_route",
+        "route", "websocket", "websocket_route", "middleware", "exception_handler", "on_event",
+    }
+)  # fmt: skip
 REGISTRATION_NAMES = frozenset(
     {
         "add_api_route", "add_route", "add_api_websocket_route", "add_websocket_route",
@@ -116,6 +126,9 @@ class Extractor:
         self._sink: list[CallSite] = self.facts.calls
         self._shadowed: list[frozenset[str]] = []
         self._awaited: cst.CSTNode | None = None
+        self._chain_base: cst.CSTNode | None = None
+        self._site_by_node: dict[int, CallSite] = {}
+        self._genexp_depth = 0
         self._type_checking = 0
         # (node where the site starts, node where it ends, node where its callee ends, site)
         self._site_nodes: list[tuple[cst.CSTNode, cst.CSTNode, cst.CSTNode, CallSite]] = []
@@ -371,10 +384,15 @@ class Extractor:
                 current = None
 
     def _for(self, node: cst.For) -> None:
-        self.expr(node.iter)
+        iterable = self.expr(node.iter)
+        self._mark_consumed(node.iter)
         self._bind_target(node.target, None)
         if node.asynchronous is not None:
             self._mark_awaits()
+            if iterable is not None:
+                # `async for` awaits __aiter__()'s iterator's __anext__ (usually the same object).
+                self._implicit_call(node.iter, ("a", iterable, "__aiter__"), False)
+                self._implicit_call(node.iter, ("a", iterable, "__anext__"), True)
         self._block(node.body)
         if node.orelse is not None:
             self._block(node.orelse.body)
@@ -388,20 +406,17 @@ class Extractor:
     def _with(self, node: cst.With) -> None:
         if node.asynchronous is not None:
             self._mark_awaits()
+        asynchronous = node.asynchronous is not None
         for item in node.items:
             before = len(self._sink)
             value = self.expr(item.item)
             for site in self._sink[before:]:
                 site.in_with_item = True
-            if (
-                value is not None
-                and not isinstance(item.item, cst.Call)
-                and node.asynchronous is None
-            ):
-                # `with lock:` acquires: record the implicit __enter__ call where the item stands.
-                enter = CallSite(("a", value, "__enter__"), (), (), False, in_with_item=True)
-                self._sink.append(enter)
-                self._site_nodes.append((item.item, item.item, item.item, enter))
+            if value is not None:
+                # `with x:` calls x.__enter__ and x.__exit__ (awaited for `async with`).
+                names = ("__aenter__", "__aexit__") if asynchronous else ("__enter__", "__exit__")
+                for name in names:
+                    self._implicit_call(item.item, ("a", value, name), asynchronous)
             if item.asname is not None:
                 self._bind_target(item.asname.name, ("w", value) if value is not None else None)
         self._block(node.body)
@@ -418,6 +433,16 @@ class Extractor:
             self._block(node.orelse.body)
         if node.finalbody is not None:
             self._block(node.finalbody.body)
+
+    def _mark_consumed(self, node: cst.CSTNode) -> None:
+        site = self._site_by_node.get(id(node))
+        if site is not None:
+            site.consumed = True
+
+    def _implicit_call(self, node: cst.CSTNode, callee: Ref, awaited: bool) -> None:
+        site = CallSite(callee, (), (), awaited, in_with_item=True, implicit=True)
+        self._sink.append(site)
+        self._site_nodes.append((node, node, node, site))
 
     def _mark_awaits(self) -> None:
         function = self._current_function()
@@ -585,6 +610,7 @@ class Extractor:
         return ("n", self._scope.id, name)
 
     def _attribute(self, node: cst.Attribute) -> Ref | None:
+        self._chain_base = node.value
         return ("a", self.expr(node.value), node.attr.value)
 
     def _await(self, node: cst.Await) -> Ref | None:
@@ -598,7 +624,9 @@ class Extractor:
 
     def _call(self, node: cst.Call) -> Ref | None:
         awaited = self._awaited is node
+        chain_base = self._chain_base is node
         self._awaited = None
+        self._chain_base = node.func
         callee = self.expr(node.func)
         args: list[Ref | None] = []
         kwargs: list[tuple[str, Ref | None]] = []
@@ -609,9 +637,20 @@ class Extractor:
             elif not arg.star:
                 args.append(value)
         site = CallSite(callee, tuple(args), tuple(kwargs), awaited)
+        self._site_by_node[id(node)] = site
+        if node.args and _consumes_first_argument(node.func):
+            self._mark_consumed(node.args[0].value)
+        site.chain_base = chain_base
+        site.in_genexp = self._genexp_depth > 0
         self._sink.append(site)
         self._site_nodes.append((node.func, node, node.func, site))
         last = _last_name(node.func)
+        if last is None and isinstance(node.func, cst.Call):
+            # `app.get("/x")(handler)`: a decorator applied by hand.
+            last = _last_name(node.func.func)
+            if last in DECORATOR_NAMES:
+                self.facts.registrations.append((self._scope.id, site))
+                last = None
         if last in _DEPENDENCY_MARKERS:
             self.facts.dependencies.append((self._scope.id, callee, args[0] if args else None))
         if last in REGISTRATION_NAMES or last in _DEPENDENCY_MARKERS:
@@ -619,6 +658,7 @@ class Extractor:
         return ("c", callee, site.args, site.kwargs)
 
     def _subscript(self, node: cst.Subscript) -> Ref | None:
+        self._chain_base = node.value
         base = self.expr(node.value)
         index: Ref | None = None
         for position, element in enumerate(node.slice):
@@ -671,21 +711,33 @@ class Extractor:
         return ("lam",)
 
     def _comprehension(self, node: Any) -> Ref | None:
+        if isinstance(node, cst.GeneratorExp):
+            self._genexp_depth += 1
+            try:
+                return self._comprehension_body(node)
+            finally:
+                self._genexp_depth -= 1
+        return self._comprehension_body(node)
+
+    def _comprehension_body(self, node: Any) -> Ref | None:
         names: set[str] = set()
         comp: cst.CompFor | None = node.for_in
         first = True
         while comp is not None:
-            if first:
-                self.expr(comp.iter)
+            iterable = self.expr(comp.iter) if first else None
             _collect_names(comp.target, names)
             self._shadowed.append(frozenset(names))
             if not first:
-                self.expr(comp.iter)
+                iterable = self.expr(comp.iter)
+            self._mark_consumed(comp.iter)
             for condition in comp.ifs:
                 self.expr(condition.test)
             self._shadowed.pop()
             if comp.asynchronous is not None:
                 self._mark_awaits()
+                if iterable is not None:
+                    self._implicit_call(comp.iter, ("a", iterable, "__aiter__"), False)
+                    self._implicit_call(comp.iter, ("a", iterable, "__anext__"), True)
             first = False
             comp = comp.inner_for_in
         self._shadowed.append(frozenset(names))
@@ -710,6 +762,7 @@ class Extractor:
         value: Ref | None = None
         if isinstance(node.value, cst.From):
             self.expr(node.value.item)
+            self._mark_consumed(node.value.item)
         elif node.value is not None:
             value = self.expr(node.value)
         if function is not None:
@@ -785,6 +838,13 @@ class Extractor:
             return self.type_ref(parsed, unwrap_generators)
         finally:
             self._sink = saved_sink
+
+
+def _consumes_first_argument(func: cst.BaseExpression) -> bool:
+    """`list(x)`, `sorted(x)`, `"".join(x)`: calls that iterate their argument to the end."""
+    if isinstance(func, cst.Name):
+        return func.value in _CONSUMERS
+    return isinstance(func, cst.Attribute) and func.attr.value == "join"
 
 
 def _ignore(_node: cst.CSTNode) -> None:

@@ -41,7 +41,14 @@ class CallSite:
     # The callee expression's own text span (for messages and fixes).
     callee_end: int = 0
     in_with_item: bool = False
-    in_lambda_default: bool = False
+    # The call's value is used as the base of an attribute, subscript or call (`f().x`).
+    chain_base: bool = False
+    # The call sits inside a generator expression (awaiting there changes its meaning).
+    in_genexp: bool = False
+    # An implicit protocol call (`with x:` calls x.__enter__), not written as a call.
+    implicit: bool = False
+    # The result is iterated right here (`for x in f()`, `list(f())`): a generator's body runs.
+    consumed: bool = False
 
     def arg(self, position: int, keyword: str | None = None) -> Ref | None:
         if keyword is not None:

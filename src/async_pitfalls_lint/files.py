@@ -177,9 +177,7 @@ def _walk(
                 is_dir = entry.is_dir()
             except OSError:
                 continue
-            if _excluded_name(name, excludes) or (
-                use_gitignore and ignore.ignored(full, is_dir)
-            ):
+            if _excluded_name(name, excludes) or (use_gitignore and ignore.ignored(full, is_dir)):
                 continue
             if is_dir:
                 if not is_virtualenv(entry.path):

@@ -328,7 +328,12 @@ class Resolver:
                     return ("pf", owner_path, method, (path, qualname, name, exact))
                 return ("pf", owner_path, method)
             if name in class_facts.attributes:
-                return self.merge(owner_path, class_facts.attributes[name])
+                bindings = class_facts.attributes[name]
+                declared: list[Ref | None] = [
+                    ref for ref in bindings if ref is not None and ref[0] in ("i", "ann")
+                ]
+                # A class-level annotation declares the type, whatever __init__ assigns.
+                return self.merge(owner_path, declared or bindings)
         return None
 
     def _is_property(self, function: FunctionFacts) -> bool:
@@ -442,7 +447,7 @@ class Resolver:
             if result is not None:
                 return ("xi", result, ())
             if self.kb.is_fluent(type_name):
-                return callee
+                return ("xi", type_name, ())  # a builder method returns the builder
             return None
         if tag == "pc":
             return ("pi", callee[1], callee[2], True)
@@ -497,6 +502,8 @@ class Resolver:
         return value
 
     def _subscript(self, base: Value | None) -> Value | None:
+        if base is not None and base[0] == "pc":
+            return base  # a parametrised generic project class, `CRUDBase[User]`
         if base is not None and base[0] == "xi" and not base[2]:
             result = self.kb.subscript_type(base[1])
             return ("xi", result, ()) if result else None

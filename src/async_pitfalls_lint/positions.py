@@ -26,8 +26,11 @@ class _MarkingState(CodegenState):
     __slots__ = ("ends", "starts", "wanted_end", "wanted_start")
 
     def __init__(
-        self, module: cst.Module, wanted_start: dict[int, int], wanted_end: dict[int, int]
-    ):
+        self,
+        module: cst.Module,
+        wanted_start: dict[int, list[int]],
+        wanted_end: dict[int, list[int]],
+    ) -> None:
         super().__init__(
             default_indent=module.default_indent, default_newline=module.default_newline
         )
@@ -37,14 +40,16 @@ class _MarkingState(CodegenState):
         self.ends: dict[int, int] = {}
 
     def before_codegen(self, node: Any) -> None:
-        slot = self.wanted_start.get(id(node))
-        if slot is not None:
-            self.starts[slot] = len(self.tokens)
+        slots = self.wanted_start.get(id(node))
+        if slots is not None:
+            for slot in slots:
+                self.starts[slot] = len(self.tokens)
 
     def after_codegen(self, node: Any) -> None:
-        slot = self.wanted_end.get(id(node))
-        if slot is not None:
-            self.ends[slot] = len(self.tokens)
+        slots = self.wanted_end.get(id(node))
+        if slots is not None:
+            for slot in slots:
+                self.ends[slot] = len(self.tokens)
 
 
 class LineIndex:
@@ -62,8 +67,12 @@ def node_offsets(
     module: cst.Module, start_nodes: Sequence[cst.CSTNode], end_nodes: Sequence[cst.CSTNode]
 ) -> tuple[list[int], list[int]]:
     """Character offsets where start_nodes[i] begins and end_nodes[i] ends."""
-    wanted_start = {id(node): slot for slot, node in enumerate(start_nodes)}
-    wanted_end = {id(node): slot for slot, node in enumerate(end_nodes)}
+    wanted_start: dict[int, list[int]] = {}
+    for slot, node in enumerate(start_nodes):
+        wanted_start.setdefault(id(node), []).append(slot)
+    wanted_end: dict[int, list[int]] = {}
+    for slot, node in enumerate(end_nodes):
+        wanted_end.setdefault(id(node), []).append(slot)
     state = _MarkingState(module, wanted_start, wanted_end)
     module._codegen(state)
     offsets = list(itertools.accumulate(map(len, state.tokens), initial=0))

@@ -27,7 +27,8 @@ from async_pitfalls_lint.source import (
 # Files that can register event-loop code: handlers are `async def`, and registrations,
 # dependencies and middleware name one of these words.
 _CANDIDATE = re.compile(
-    rb"async|Depends|Security|add_|Route|Middleware|lifespan|on_startup|on_shutdown|exception_handlers"
+    rb"async|fastapi|starlette|Depends|Security|add_|Route|Middleware|lifespan|on_startup"
+    rb"|on_shutdown|on_event|exception_handler"
 )
 _EMPTY = ModuleFacts()
 

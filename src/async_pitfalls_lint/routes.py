@@ -59,6 +59,7 @@ class Handler:
             "exception_handler": "exception handler",
             "event_handler": "startup/shutdown handler",
             "lifespan": "lifespan handler",
+            "background_task": "background task",
             "coroutine": "function",
         }
         return f"{prefix}{labels.get(kind, kind)} {name}"
@@ -85,6 +86,7 @@ class RouteFinder:
                 handler = self._from_decorator(path, function, decorator, framework)
                 if handler is not None:
                     found.append(handler)
+                    found.extend(self._decorator_wrappers(path, function, handler))
         for _scope, site in facts.registrations:
             found.extend(self._from_registration(path, site, framework))
         for _scope, marker, dependency in facts.dependencies:
@@ -113,6 +115,16 @@ class RouteFinder:
     def _from_decorator(
         self, path: str, function: FunctionFacts, decorator: Ref | None, framework: bool
     ) -> Handler | None:
+        registration = self.decorator_registration(path, decorator, framework)
+        if registration is None:
+            return None
+        kind, method, route_path = registration
+        return self._handler(path, function, kind, method, route_path)
+
+    def decorator_registration(
+        self, path: str, decorator: Ref | None, framework: bool
+    ) -> tuple[str, str, str] | None:
+        """(kind, HTTP method, route path) when a decorator registers a handler, else None."""
         if decorator is None:
             return None
         callee, args, kwargs = (
@@ -122,18 +134,15 @@ class RouteFinder:
         )
         if callee is None:
             return None
+        site = CallSite(callee, args, kwargs, False)
         if self._is_extra_route_decorator(path, callee):
-            site = CallSite(callee, args, kwargs, False)
-            route_path = _string(site.arg(0, "path")) or ""
-            return self._handler(path, function, "route", _method_name(callee, site), route_path)
+            return ("route", _method_name(callee, site), _string(site.arg(0, "path")) or "")
         if callee[0] != "a":
             return None
-        member = callee[2]
-        kind = self.kb.decorator_kinds.get(member)
+        kind = self.kb.decorator_kinds.get(callee[2])
         if kind is None:
             return None
         receiver = self.resolver.eval(path, callee[1])
-        site = CallSite(callee, args, kwargs, False)
         if receiver is None:
             if not framework or not _looks_like_registration(kind, site):
                 return None
@@ -142,9 +151,35 @@ class RouteFinder:
         route_path = ""
         if kind in _PATH_KINDS:
             route_path = self._router_prefix(path, callee[1]) + (_string(site.arg(0, "path")) or "")
-        return self._handler(
-            path, function, kind, _method_name(callee, site) if kind == "route" else "", route_path
-        )
+        return (kind, _method_name(callee, site) if kind == "route" else "", route_path)
+
+    def _decorator_wrappers(
+        self, path: str, function: FunctionFacts, handler: Handler
+    ) -> list[Handler]:
+        """Async wrappers returned by the project's own decorators on a handler: the framework
+        calls the wrapper, so its body runs on the event loop too."""
+        found = []
+        for decorator in function.decorators:
+            value = self.resolver.eval(path, decorator)
+            for _ in range(2):  # a decorator, or a decorator factory's decorator
+                if value is None or value[0] != "pf":
+                    break
+                value = self.resolver.function_result(value[1], value[2])
+                wrapper = self._function(value[1], value[2]) if value and value[0] == "pf" else None
+                if value is not None and wrapper is not None and wrapper.is_async:
+                    found.append(
+                        Handler(
+                            value[1],
+                            wrapper.qualname,
+                            handler.kind,
+                            True,
+                            handler.method,
+                            handler.route_path,
+                            wrapper.line,
+                        )
+                    )
+                    break
+        return found
 
     def _is_extra_route_decorator(self, path: str, callee: Ref) -> bool:
         extra = self.kb.extra_route_decorators
@@ -183,6 +218,13 @@ class RouteFinder:
 
     # -- registration calls ---------------------------------------------------------------------
     def _from_registration(self, path: str, site: CallSite, framework: bool) -> list[Handler]:
+        if site.callee is not None and site.callee[0] == "c":
+            # `app.get("/x")(handler)`: a decorator applied by hand.
+            applied = self.decorator_registration(path, site.callee, framework)
+            if applied is None:
+                return []
+            kind, method, route_path = applied
+            return self._handlers_for_target(path, site.arg(0), kind, method, route_path)
         callee = self.resolver.eval(path, site.callee)
         last = _last(site.callee)
         if callee is not None and callee[0] == "x" and callee[1] in self.kb.app_types:

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from async_pitfalls_lint.facts import Ref
-from async_pitfalls_lint.names import Resolver
+from async_pitfalls_lint.names import Resolver, qualified_name
 from async_pitfalls_lint.project import Project
 from async_pitfalls_lint.routes import Handler, RouteFinder
 
@@ -90,6 +90,7 @@ class EventLoopIndex:
         self.handlers = handlers
         reasons: dict[tuple[str, str], Reason] = {}
         queue: deque[tuple[str, str]] = deque()
+        handlers.extend(self._background_tasks_of_sync_handlers(handlers))
         for handler in sorted(handlers, key=_handler_priority):
             key = (handler.path, handler.qualname)
             # Starlette runs sync startup/shutdown handlers directly on the loop, not in a thread.
@@ -106,6 +107,33 @@ class EventLoopIndex:
                     queue.append(target)
         self._reasons = reasons
         return reasons
+
+    def _background_tasks_of_sync_handlers(self, handlers: list[Handler]) -> list[Handler]:
+        """Coroutines a threadpool handler schedules with BackgroundTasks: Starlette awaits
+        them on the event loop after the response."""
+        found = []
+        offloads = self.routes.kb.offloads
+        for handler in handlers:
+            if handler.is_async:
+                continue
+            facts = self.project.facts_for(handler.path)
+            function = facts.functions.get(handler.qualname) if facts is not None else None
+            for site in function.calls if function is not None else ():
+                offload = offloads.get(
+                    qualified_name(self.resolver.eval(handler.path, site.callee))
+                )
+                if offload is None or offload.runs_in != "background":
+                    continue
+                task = self.resolver.eval(handler.path, site.arg(offload.position))
+                if task is None or task[0] != "pf":
+                    continue
+                task_facts = self.project.facts_for(task[1])
+                coroutine = task_facts.functions.get(task[2]) if task_facts is not None else None
+                if coroutine is not None and coroutine.is_async:
+                    found.append(
+                        Handler(task[1], task[2], "background_task", True, line=coroutine.line)
+                    )
+        return found
 
     def _coroutines_used_by(self, path: str, qualname: str) -> list[tuple[str, str]]:
         facts = self.project.facts_for(path)

@@ -90,8 +90,7 @@ def parse_module(text: str) -> cst.Module:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         raise SourceProblem(
-            f"syntax error at line {error.raw_line}, column {error.raw_column + 1}: "
-            f"{error.message}"
+            f"syntax error at line {error.raw_line}, column {error.raw_column + 1}: {error.message}"
         ) from None
     except RecursionError:
         raise SourceProblem("nesting too deep for the parser") from None

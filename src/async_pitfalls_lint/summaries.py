@@ -114,6 +114,9 @@ class CallClassifier:
             return Classified("coroutine", value, target=(path, qualname))
         if site.awaited:
             return NOTHING
+        if function.is_generator and not site.consumed and not _runs_when_called(function):
+            # A generator's body runs where it is iterated (StreamingResponse: the threadpool).
+            return NOTHING
         chains: dict[str, Chain] = {}
         for target_path, target_qualname, receiver in targets:
             implementation = self.function(target_path, target_qualname)
@@ -164,7 +167,12 @@ class CallClassifier:
         key = (path, qualname, receiver)
         cached = self._chains.get(key)
         if cached is not None:
-            return cached
+            # Computed from a shallower caller: keep only chains that fit under max-depth here.
+            return {
+                category: chain
+                for category, chain in cached.items()
+                if depth + len(chain.steps) - 1 <= self.max_depth
+            }
         if key in self._active or depth > self.max_depth:
             self._cutoffs += 1
             return {}
@@ -196,3 +204,11 @@ class CallClassifier:
                             (step, *chain.steps), chain.entry, chain.resolved
                         )
         return chains
+
+
+def _runs_when_called(function: FunctionFacts) -> bool:
+    """`@contextmanager` generators run to their first yield when entered."""
+    return any(
+        decorator is not None and decorator[0] in ("n", "a") and decorator[-1] == "contextmanager"
+        for decorator in function.decorators
+    )
