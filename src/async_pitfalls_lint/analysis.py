@@ -7,6 +7,7 @@ it. `check(path)` returns the file's findings, or its problem when it cannot be 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,7 @@ class Analysis:
         context = CheckContext(self, path, display, function, reason, scope, blocking)
         for check in OFFLOADING_CHECKS:
             findings.extend(check(context))
-        return findings
+        return [dataclasses.replace(finding, function=function.qualname) for finding in findings]
 
     def _covered(
         self, path: str, function: FunctionFacts, site: CallSite, found: Classified

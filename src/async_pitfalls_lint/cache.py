@@ -28,11 +28,13 @@ def content_key(data: bytes) -> str:
 
 
 def _data_fingerprint() -> str:
+    """What cached facts depend on besides the file: the extractor and the packaged data."""
     digest = hashlib.blake2b(digest_size=8)
+    package = resources.files("async_pitfalls_lint")
+    for module in ("facts.py", "extract.py", "positions.py"):
+        digest.update(package.joinpath(module).read_bytes())
     for name in ("blocking.toml", "fastapi.toml"):
-        digest.update(
-            resources.files("async_pitfalls_lint").joinpath("data").joinpath(name).read_bytes()
-        )
+        digest.update(package.joinpath("data").joinpath(name).read_bytes())
     return digest.hexdigest()
 
 

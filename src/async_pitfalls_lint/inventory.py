@@ -9,7 +9,6 @@ selection and `# noqa` handling, so the two commands always agree.
 
 from __future__ import annotations
 
-import ast
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -217,40 +216,12 @@ class _ProjectRoutes:
         """`start` and every project coroutine they call, await or pass along, transitively."""
         order = list(dict.fromkeys(start))
         seen = set(order)
-        for key in order:
-            for target in self._coroutines_used_by(key):
+        for key in start:
+            for target in self.analysis.index.coroutines_reached_from(*key):
                 if target not in seen:
                     seen.add(target)
                     order.append(target)
         return order
-
-    def _coroutines_used_by(self, key: FunctionKey) -> list[FunctionKey]:
-        function = self._function(key)
-        if function is None:
-            return []
-        path = key[0]
-        found: list[FunctionKey] = []
-        for site in function.calls:
-            self._collect(path, site.callee, found, called=True)
-            for argument in (*site.args, *(value for _, value in site.kwargs)):
-                if argument is not None and argument[0] in ("n", "a"):
-                    self._collect(path, argument, found, called=False)
-        return found
-
-    def _collect(self, path: str, ref: Ref | None, into: list[FunctionKey], called: bool) -> None:
-        value = self.analysis.resolver.eval(path, ref)
-        if value is None:
-            return
-        target: FunctionKey | None = None
-        if value[0] == "pf":
-            target = (value[1], value[2])
-        elif value[0] == "pi" and called:
-            target = self.analysis.resolver.find_method(value[1], value[2], "__call__")
-        if target is None:
-            return
-        function = self._function(target)
-        if function is not None and function.is_async:
-            into.append(target)
 
     def _function(self, key: FunctionKey) -> FunctionFacts | None:
         facts = self.analysis.project.facts_for(key[0])
@@ -265,42 +236,7 @@ class _ProjectRoutes:
         return by_function.get(qualname, [])
 
     def _findings_by_function(self, path: str) -> dict[str, list[Finding]]:
-        result = check_one(self.analysis, Path(path))
-        if not result.findings:
-            return {}
-        facts = self.analysis.project.facts_for(path)
-        data = self.analysis.project.read_bytes(path)
-        if facts is None or data is None:
-            return {}
-        spans = _function_spans(data)
-        by_line: dict[int, str] = {
-            function.line: qualname for qualname, function in facts.functions.items()
-        }
         grouped: dict[str, list[Finding]] = {}
-        for finding in result.findings:
-            owner = _innermost(spans, finding.line)
-            qualname = by_line.get(owner) if owner is not None else None
-            if qualname is not None:
-                grouped.setdefault(qualname, []).append(finding)
+        for finding in check_one(self.analysis, Path(path)).findings:
+            grouped.setdefault(finding.function, []).append(finding)
         return grouped
-
-
-def _function_spans(data: bytes) -> list[tuple[int, int]]:
-    """(first line, last line) of every function definition, from the `def` line."""
-    try:
-        tree = ast.parse(data)
-    except (SyntaxError, ValueError):
-        return []
-    return [
-        (node.lineno, node.end_lineno or node.lineno)
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    ]
-
-
-def _innermost(spans: list[tuple[int, int]], line: int) -> int | None:
-    best: tuple[int, int] | None = None
-    for start, end in spans:
-        if start <= line <= end and (best is None or start > best[0]):
-            best = (start, end)
-    return best[0] if best is not None else None

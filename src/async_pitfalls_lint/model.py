@@ -56,6 +56,7 @@ class Finding:
     chain: tuple[ChainStep, ...] = ()
     fix: Fix | None = None
     fix_unavailable: str = ""
+    function: str = ""  # qualified name of the event-loop function the finding is in
 
     @property
     def line(self) -> int:

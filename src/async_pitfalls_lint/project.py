@@ -94,6 +94,8 @@ class Project:
         path = os.path.abspath(path)
         self._overrides[path] = data
         self._candidates.pop(path, None)
+        if self._files is not None and path not in self._files and path.endswith(".py"):
+            self._files.append(path)  # an editor buffer not yet saved to disk
         loaded = self._loaded.get(path)
         if loaded is not None and loaded.key != content_key(data):
             del self._loaded[path]
@@ -122,13 +124,14 @@ class Project:
             self._loaded[path] = loaded
             return loaded
         key = content_key(data)
-        cached = self.cache.get(key) if self.cache is not None else None
+        too_large = len(data) > self.settings.max_file_size  # a setting, so never cached
+        cached = self.cache.get(key) if self.cache is not None and not too_large else None
         if isinstance(cached, tuple) and len(cached) == 2:
             facts, problem = cached
         else:
             self.parse_count += 1
             facts, problem = _summarise(data, self.settings.max_file_size)
-            if self.cache is not None:
+            if self.cache is not None and not too_large:
                 self.cache.put(key, (facts, problem))
         loaded = _Loaded(key, facts, problem)
         self._loaded[path] = loaded
@@ -144,7 +147,7 @@ class Project:
         if path in self._loaded:
             return True
         data = self.read_bytes(path)
-        if data is None or self.cache is None:
+        if data is None or self.cache is None or len(data) > self.settings.max_file_size:
             return False
         key = content_key(data)
         cached = self.cache.get(key)
@@ -172,6 +175,9 @@ class Project:
         if self._files is None:
             files = iter_python_files([Path(self.root)], self.settings.exclude)
             self._files = [os.path.abspath(path) for path in files if path.suffix == ".py"]
+            self._files.extend(
+                path for path in self._overrides if path.endswith(".py") and path not in self._files
+            )
         return self._files
 
     def display(self, path: str) -> str:

@@ -135,6 +135,18 @@ class EventLoopIndex:
                     )
         return found
 
+    def coroutines_reached_from(self, path: str, qualname: str) -> list[tuple[str, str]]:
+        """The function and every project coroutine it calls, awaits or hands over, transitively
+        (breadth first, each once)."""
+        order = [(path, qualname)]
+        seen = set(order)
+        for key in order:
+            for target in self._coroutines_used_by(*key):
+                if target not in seen:
+                    seen.add(target)
+                    order.append(target)
+        return order
+
     def _coroutines_used_by(self, path: str, qualname: str) -> list[tuple[str, str]]:
         facts = self.project.facts_for(path)
         function = facts.functions.get(qualname) if facts is not None else None
