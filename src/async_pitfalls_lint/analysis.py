@@ -53,22 +53,28 @@ class Analysis:
         self.selection = Selection(self.catalog, settings)
 
     # -- entry point ----------------------------------------------------------------------------
-    def check(self, path: str, display: str | None = None) -> FileResult:
+    def check(self, path: str, display: str | None = None, validate: bool = True) -> FileResult:
+        """Findings for one file. Files that cannot hold event-loop code are not parsed with
+        libcst; with `validate`, they still get a cheap syntax check (flake8 does its own)."""
         path = os.path.abspath(path)
         if display is None:
             display = self.project.display(path)
         result = FileResult(display)
-        problem = self.project.problem_for(path)
+        reasons = self._reasons_in(path)
+        if reasons or self.project.is_loaded(path):
+            problem = self.project.problem_for(path)
+        else:
+            problem = self.project.quick_problem(path) if validate else None
         if problem is not None:
             result.problem = FileProblem(display, problem)
             if self.selection.enabled("APL900", display):
                 result.findings.append(self._problem_finding(display, problem))
             return result
-        facts = self.project.facts_for(path)
-        if facts is None or not facts.has_async:
+        facts = self.project.facts_for(path) if reasons else None
+        if facts is None:
             return result
         findings: list[Finding] = []
-        for qualname, reason in self.index.reasons_in(path).items():
+        for qualname, reason in reasons.items():
             function = facts.functions.get(qualname)
             if function is not None:
                 findings.extend(self._check_function(path, display, function, reason))
@@ -79,6 +85,11 @@ class Analysis:
                 seen.add(key)
                 result.findings.append(finding)
         return result
+
+    def _reasons_in(self, path: str) -> dict[str, Reason]:
+        if self.settings.scope == "all" and not self.project.may_be_async(path):
+            return {}
+        return self.index.reasons_in(path)
 
     def _problem_finding(self, display: str, problem: str) -> Finding:
         rule = self.catalog["APL900"]
@@ -118,7 +129,14 @@ class Analysis:
         handles = [*site.args, *(value for _, value in site.kwargs)]
         if site.callee is not None and site.callee[0] == "a":
             handles.append(site.callee[1])
-        return any(self._opened_by(path, function, handle, group, 0) for handle in handles)
+        return any(
+            self._opened_by(path, function, handle, group, 0) or self._in_memory(path, handle)
+            for handle in handles
+        )
+
+    def _in_memory(self, path: str, ref: Ref | None) -> bool:
+        value = self.resolver.eval(path, ref)
+        return value is not None and value[0] == "xi" and value[1] in self.kb.in_memory
 
     def _opened_by(
         self, path: str, function: FunctionFacts, ref: Ref | None, group: str, depth: int

@@ -94,6 +94,7 @@ class KnowledgeBase:
         for alias, target in blocking.get("module_aliases", {}).items():
             self._aliases[alias] = target
         self._groups = [self._load_group(raw) for raw in blocking.get("group", [])]
+        self.in_memory = frozenset(blocking.get("in_memory", ()))
         if extra_blocking:
             self._groups.extend(self._user_groups(extra_blocking))
         self._allow = [_compile_glob(name) for name in allow]
@@ -272,6 +273,8 @@ class KnowledgeBase:
         for group in self._groups:
             if name in group.exact:
                 return _with_pattern(group.entry, name)
+        if name.rsplit(".", 1)[-1].startswith("__"):
+            return None  # protocol methods (`__enter__`) only block when listed by name
         for group in self._groups:
             if group.excludes(name):
                 continue

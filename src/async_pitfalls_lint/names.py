@@ -61,7 +61,7 @@ class Resolver:
         self._results: dict[tuple[str, str], Value | None] = {}
         self._active_results: set[tuple[str, str]] = set()
         self._mro: dict[tuple[str, str], list[tuple[str, str] | str]] = {}
-        self._subclasses: dict[tuple[str, str], list[tuple[str, str]]] | None = None
+        self._subclasses: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     # -- evaluation -----------------------------------------------------------------------------
     def eval(self, path: str, ref: Ref | None, annotation: bool = False) -> Value | None:
@@ -394,21 +394,25 @@ class Resolver:
         return found
 
     def subclasses(self, path: str, qualname: str) -> list[tuple[str, str]]:
-        if self._subclasses is None:
-            self._subclasses = {}
-            for module in self.project.python_files():
-                if not self.project.is_candidate(module):
-                    continue
-                facts = self.project.facts_for(module)
-                if facts is None:
-                    continue
-                for class_qualname in facts.classes:
-                    for ancestor in self.class_mro(module, class_qualname)[1:]:
-                        if isinstance(ancestor, tuple):
-                            self._subclasses.setdefault(ancestor, []).append(
-                                (module, class_qualname)
-                            )
-        return self._subclasses.get((path, qualname), [])
+        """Project classes deriving from a class, directly or not (files prefiltered by text)."""
+        key = (path, qualname)
+        known = self._subclasses.get(key)
+        if known is not None:
+            return known
+        self._subclasses[key] = []  # breaks cycles while we look
+        found: list[tuple[str, str]] = []
+        name = qualname.split("#", 1)[0].rsplit(".", 1)[-1]
+        for module in self.project.files_naming_base(name):
+            facts = self.project.facts_for(module)
+            for class_qualname in facts.classes if facts is not None else ():
+                if (module, class_qualname) != key and key in self.class_mro(
+                    module, class_qualname
+                ):
+                    found.append((module, class_qualname))
+                    found.extend(self.subclasses(module, class_qualname))
+        found = list(dict.fromkeys(found))
+        self._subclasses[key] = found
+        return found
 
     def external_bases(self, path: str, qualname: str) -> list[str]:
         return [entry for entry in self.class_mro(path, qualname) if isinstance(entry, str)]

@@ -22,14 +22,43 @@ from async_pitfalls_lint.source import (
     decode_source,
     parse_module,
     run_with_big_stack,
+    syntax_problem,
 )
 
 # Files that can register event-loop code: handlers are `async def`, and registrations,
 # dependencies and middleware name one of these words.
 _CANDIDATE = re.compile(
-    rb"async|fastapi|starlette|Depends|Security|add_|Route|Middleware|lifespan|on_startup"
-    rb"|on_shutdown|on_event|exception_handler"
+    rb"async|fastapi|starlette|Depends|Security|add_api_route|add_route|add_websocket_route"
+    rb"|add_api_websocket_route|add_middleware|add_exception_handler|add_event_handler|Route\("
+    rb"|Middleware\(|lifespan|on_startup|on_shutdown|on_event|exception_handler"
 )
+_FRAMEWORK = re.compile(rb"fastapi|starlette")
+_CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
+_IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
+
+
+@dataclass(frozen=True)
+class _TextScan:
+    """What a cheap look at a file's bytes tells, before (or instead of) parsing it."""
+
+    candidate: bool  # may register or contain event-loop code
+    framework: bool  # mentions FastAPI or Starlette
+    asynchronous: bool  # mentions `async` at all
+    base_names: frozenset[str]  # identifiers in its `class X(...)` base lists
+
+
+def _scan_text(data: bytes) -> _TextScan:
+    names: set[str] = set()
+    for bases in _CLASS_BASES.findall(data):
+        names.update(token.decode("ascii", "replace") for token in _IDENTIFIER.findall(bases))
+    return _TextScan(
+        _CANDIDATE.search(data) is not None,
+        _FRAMEWORK.search(data) is not None,
+        b"async" in data,
+        frozenset(names),
+    )
+
+
 _EMPTY = ModuleFacts()
 
 
@@ -83,7 +112,8 @@ class Project:
         self._exists: dict[str, bool] = {}
         self._is_dir: dict[str, bool] = {}
         self._files: list[str] | None = None
-        self._candidates: dict[str, bool] = {}
+        self._scans: dict[str, _TextScan] = {}
+        self._framework: bool | None = None
         cache_dir = settings.cache_dir or os.path.join(self.root, CACHE_DIR_NAME)
         self.cache: DiskCache | None = DiskCache(Path(cache_dir)) if settings.cache else None
         self.parse_count = 0
@@ -93,7 +123,8 @@ class Project:
         """Use `data` instead of the file on disk (flake8's lines, stdin)."""
         path = os.path.abspath(path)
         self._overrides[path] = data
-        self._candidates.pop(path, None)
+        self._scans.pop(path, None)
+        self._framework = None
         if self._files is not None and path not in self._files and path.endswith(".py"):
             self._files.append(path)  # an editor buffer not yet saved to disk
         loaded = self._loaded.get(path)
@@ -162,14 +193,44 @@ class Project:
     def problem_for(self, path: str) -> str | None:
         return self._load(path).problem
 
-    def is_candidate(self, path: str) -> bool:
-        """Whether the file may register or contain event-loop code (a cheap text check)."""
-        known = self._candidates.get(path)
+    def _scan(self, path: str) -> _TextScan:
+        known = self._scans.get(path)
         if known is None:
             data = self.read_bytes(path)
-            known = data is not None and _CANDIDATE.search(data) is not None
-            self._candidates[path] = known
+            known = (
+                _scan_text(data)
+                if data is not None
+                else _TextScan(False, False, False, frozenset())
+            )
+            self._scans[path] = known
         return known
+
+    def is_candidate(self, path: str) -> bool:
+        """Whether the file may register or contain event-loop code (a cheap text check)."""
+        return self._scan(path).candidate
+
+    def may_be_async(self, path: str) -> bool:
+        return self._scan(path).asynchronous
+
+    def is_loaded(self, path: str) -> bool:
+        return os.path.abspath(path) in self._loaded
+
+    def quick_problem(self, path: str) -> str | None:
+        """Whether a file we do not need to analyse is at least readable, decodable Python."""
+        data = self.read_bytes(path)
+        if data is None:
+            return _unreadable(path)
+        return syntax_problem(data, self.settings.max_file_size)
+
+    def uses_framework(self) -> bool:
+        """Whether any project file mentions FastAPI or Starlette (else nothing is a handler)."""
+        if self._framework is None:
+            self._framework = any(self._scan(path).framework for path in self.python_files())
+        return self._framework
+
+    def files_naming_base(self, name: str) -> list[str]:
+        """Project files with a class whose base list mentions `name` (a subclass prefilter)."""
+        return [path for path in self.python_files() if name in self._scan(path).base_names]
 
     def python_files(self) -> list[str]:
         if self._files is None:

@@ -79,6 +79,9 @@ class EventLoopIndex:
     def _build(self) -> dict[tuple[str, str], Reason]:
         if self._reasons is not None:
             return self._reasons
+        if not self.project.uses_framework() and not self.routes.kb.extra_route_decorators:
+            self._reasons = {}  # nothing mentions FastAPI or Starlette: nothing is a handler
+            return self._reasons
         candidates = [
             path for path in self.project.python_files() if self.project.is_candidate(path)
         ]

@@ -7,6 +7,7 @@ on a dedicated thread with a large stack, and recursion errors become a file pro
 
 from __future__ import annotations
 
+import ast
 import io
 import threading
 import tokenize
@@ -98,3 +99,20 @@ def parse_module(text: str) -> cst.Module:
         raise SourceProblem("file too large for the parser (out of memory)") from None
     except Exception as error:  # libcst raises a few undocumented errors on odd input
         raise SourceProblem(f"parser failed: {type(error).__name__}: {error}") from None
+
+
+def syntax_problem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
+    """A cheap validity check (decoding and the interpreter's own parser) for files that need no
+    analysis: the problem in words, or None when the file is fine."""
+    try:
+        source = decode_source(data, max_bytes)
+        compile(source.text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SourceProblem as problem:
+        return str(problem)
+    except SyntaxError as error:
+        return f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}"
+    except (RecursionError, MemoryError):
+        return "nesting too deep for the parser"
+    except ValueError as error:
+        return f"invalid source: {error}"
+    return None
