@@ -1,0 +1,105 @@
+"""The rule catalog and the knowledge base stay honest: codes, docs examples, fixture coverage."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from async_pitfalls_lint._toml import load_toml_bytes
+from async_pitfalls_lint.api import check_paths
+from async_pitfalls_lint.catalog import CODE_PATTERN, Rule, load_catalog
+from async_pitfalls_lint.config import load_settings
+from async_pitfalls_lint.knowledge import default_knowledge
+from cases import discover_cases
+
+ROOT = Path(__file__).parent.parent
+CATALOG = load_catalog()
+
+
+def test_codes_are_unique_and_well_formed() -> None:
+    codes = CATALOG.codes
+    assert len(codes) == len(set(codes))
+    assert all(CODE_PATTERN.match(code) for code in codes)
+    names = [rule.name for rule in CATALOG.rules]
+    assert len(names) == len(set(names))
+
+
+def test_flake8_entry_point_matches_the_codes() -> None:
+    pyproject = load_toml_bytes((ROOT / "pyproject.toml").read_bytes())
+    entry_points = pyproject["project"]["entry-points"]["flake8.extension"]
+    assert list(entry_points) == ["APL"]
+    assert all(code.startswith("APL") for code in CATALOG.codes)
+
+
+def test_every_blocking_category_has_one_direct_and_one_helper_code() -> None:
+    for category in ("sleep", "http", "file", "db", "subprocess", "cpu", "wait"):
+        direct = CATALOG[CATALOG.code_for("blocking-call", category)]
+        helper = CATALOG[CATALOG.code_for("blocking-helper", category)]
+        assert direct.code[4:] == helper.code[4:], (direct.code, helper.code)
+
+
+def _check_snippet(tmp_path: Path, source: str) -> set[str]:
+    project = tmp_path / "snippet"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.async-pitfalls-lint]\ncache = false\nextend-select = ["APL3"]\n', encoding="utf-8"
+    )
+    (project / "module.py").write_text(source + "\n", encoding="utf-8")
+    results = check_paths([project], load_settings(project))
+    return {finding.code for result in results for finding in result.findings}
+
+
+@pytest.mark.parametrize("rule", CATALOG.rules, ids=lambda rule: rule.code)
+def test_documented_example_reports_the_rule(rule: Rule, tmp_path: Path) -> None:
+    assert rule.code in _check_snippet(tmp_path, rule.example)
+
+
+@pytest.mark.parametrize("rule", CATALOG.rules, ids=lambda rule: rule.code)
+def test_documented_fix_reports_nothing(rule: Rule, tmp_path: Path) -> None:
+    assert _check_snippet(tmp_path, rule.use_instead) == set()
+
+
+def _annotated_codes() -> set[str]:
+    return {item.code for case in discover_cases() for item in case.expected}
+
+
+def test_every_reporting_rule_has_a_fixture() -> None:
+    missing = set(CATALOG.codes) - _annotated_codes() - {"APL900"}
+    assert missing == set()
+
+
+@pytest.fixture(scope="session")
+def fixture_callees(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The resolved callee of every finding over all fixture cases."""
+    callees: set[str] = set()
+    for index, case in enumerate(discover_cases()):
+        project = case.materialise(tmp_path_factory.mktemp("case") / f"c{index}")
+        for result in check_paths([project], load_settings(project)):
+            callees.update(finding.callee for finding in result.findings if finding.callee)
+    return callees
+
+
+def test_every_knowledge_base_group_is_exercised_by_a_fixture(fixture_callees: set[str]) -> None:
+    kb = default_knowledge()
+    covered = {entry.group for name in fixture_callees if (entry := kb.blocking(name)) is not None}
+    groups = {entry.group for entry in kb.groups()}
+    assert groups - covered == set()
+
+
+def test_knowledge_base_entries_name_real_categories() -> None:
+    categories = set(CATALOG.categories)
+    for entry in default_knowledge().groups():
+        assert entry.category in categories, entry.group
+        assert entry.why, entry.group
+        assert entry.alternative, entry.group
+
+
+def test_messages_use_only_known_placeholders() -> None:
+    allowed = {
+        *("callee", "scope", "alternative", "doing", "chain"),
+        *("resolved", "count", "first", "problem"),
+    }
+    for rule in CATALOG.rules:
+        assert set(re.findall(r"{(\w+)}", rule.message)) <= allowed, rule.code
