@@ -12,6 +12,7 @@ from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.catalog import CODE_PATTERN, Rule, load_catalog
 from async_pitfalls_lint.config import load_settings
 from async_pitfalls_lint.knowledge import default_knowledge
+
 from cases import discover_cases
 
 ROOT = Path(__file__).parent.parent

@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from cases import Case, discover_cases
 
 from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.config import load_settings
+
+from cases import Case, discover_cases
 
 CASES = discover_cases()
 FLAKE8_LINE = re.compile(
