@@ -12,10 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
+from async_pitfalls_lint.analysis import analysis_for
 from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.config import load_settings
+from async_pitfalls_lint.runner import check_files
 
 from cases import Case, discover_cases
 
@@ -95,3 +98,77 @@ def test_fixture_through_flake8(
     found = flake8_results[case.id]
     assert sorted(found - expected) == [], "unexpected findings"
     assert sorted(expected - found) == [], "missing findings"
+
+
+# -- metamorphic variants of every case ---------------------------------------------------------
+
+ANNOTATION = re.compile(r"#\s*APL\d{3}:\d+.*$")
+
+
+def _rewrite_to_noqa(project: Path, case: Case) -> None:
+    by_file: dict[str, dict[int, list[str]]] = {}
+    for item in case.expected:
+        by_file.setdefault(item.path, {}).setdefault(item.line, []).append(item.code)
+    for relative, lines in by_file.items():
+        path = project / relative
+        source = path.read_text(encoding="utf-8").split("\n")
+        for line, codes in lines.items():
+            source[line - 1] = ANNOTATION.sub(
+                f"# noqa: {','.join(sorted(set(codes)))}", source[line - 1]
+            )
+        path.write_text("\n".join(source), encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if case.expected], ids=_ids)
+def test_noqa_silences_every_annotated_finding(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = case.materialise(tmp_path / "case")
+    _rewrite_to_noqa(project, case)
+    monkeypatch.chdir(project)
+    report = check_files([project], load_settings(project))
+    assert [(f.path, f.line, f.code) for f in report.findings] == []
+
+
+class _Desugar(cst.CSTTransformer):
+    """Every coroutine becomes a plain function: nothing is left to run on the event loop."""
+
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        return updated.with_changes(asynchronous=None)
+
+    def leave_Await(self, original: cst.Await, updated: cst.Await) -> cst.BaseExpression:
+        return updated.expression.with_changes(lpar=updated.lpar, rpar=updated.rpar)
+
+    def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
+        return updated.with_changes(asynchronous=None)
+
+    def leave_With(self, original: cst.With, updated: cst.With) -> cst.With:
+        return updated.with_changes(asynchronous=None)
+
+    def leave_CompFor(self, original: cst.CompFor, updated: cst.CompFor) -> cst.CompFor:
+        return updated.with_changes(asynchronous=None)
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if case.expected], ids=_ids)
+def test_without_coroutines_only_startup_handlers_block_the_loop(
+    case: Case, tmp_path: Path
+) -> None:
+    """FastAPI runs plain `def` handlers in its threadpool; Starlette still runs sync
+    startup/shutdown handlers on the loop, so only findings inside those may remain."""
+    project = case.materialise(tmp_path / "case")
+    for path in project.rglob("*.py"):
+        module = cst.parse_module(path.read_text(encoding="utf-8"))
+        path.write_text(module.visit(_Desugar()).code, encoding="utf-8")
+    settings = load_settings(project)
+    for result in check_paths([project], settings):
+        for finding in result.findings:
+            assert finding.code != "APL900", finding.message
+            analysis = analysis_for(project / result.path, settings)
+            reason = analysis.index.reason_for(
+                str((project / result.path).resolve()), finding.function
+            )
+            assert reason is not None and reason.handler.kind == "event_handler", (
+                f"{result.path}:{finding.line} {finding.code} {finding.message}"
+            )
