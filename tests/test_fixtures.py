@@ -134,20 +134,20 @@ class _Desugar(cst.CSTTransformer):
     """Every coroutine becomes a plain function: nothing is left to run on the event loop."""
 
     def leave_FunctionDef(
-        self, original: cst.FunctionDef, updated: cst.FunctionDef
+        self, _original: cst.FunctionDef, updated: cst.FunctionDef
     ) -> cst.FunctionDef:
         return updated.with_changes(asynchronous=None)
 
-    def leave_Await(self, original: cst.Await, updated: cst.Await) -> cst.BaseExpression:
+    def leave_Await(self, _original: cst.Await, updated: cst.Await) -> cst.BaseExpression:
         return updated.expression.with_changes(lpar=updated.lpar, rpar=updated.rpar)
 
-    def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
+    def leave_For(self, _original: cst.For, updated: cst.For) -> cst.For:
         return updated.with_changes(asynchronous=None)
 
-    def leave_With(self, original: cst.With, updated: cst.With) -> cst.With:
+    def leave_With(self, _original: cst.With, updated: cst.With) -> cst.With:
         return updated.with_changes(asynchronous=None)
 
-    def leave_CompFor(self, original: cst.CompFor, updated: cst.CompFor) -> cst.CompFor:
+    def leave_CompFor(self, _original: cst.CompFor, updated: cst.CompFor) -> cst.CompFor:
         return updated.with_changes(asynchronous=None)
 
 
@@ -169,6 +169,6 @@ def test_without_coroutines_only_startup_handlers_block_the_loop(
             reason = analysis.index.reason_for(
                 str((project / result.path).resolve()), finding.function
             )
-            assert reason is not None and reason.handler.kind == "event_handler", (
-                f"{result.path}:{finding.line} {finding.code} {finding.message}"
-            )
+            where = f"{result.path}:{finding.line} {finding.code} {finding.message}"
+            assert reason is not None, where
+            assert reason.handler.kind == "event_handler", where
