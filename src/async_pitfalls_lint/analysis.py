@@ -23,6 +23,7 @@ from async_pitfalls_lint.project import Project, project_root_for
 from async_pitfalls_lint.routes import RouteFinder
 from async_pitfalls_lint.scopes import EventLoopIndex, Reason
 from async_pitfalls_lint.selection import Selection
+from async_pitfalls_lint.source import SourceProblem, decode_source
 from async_pitfalls_lint.summaries import CallClassifier, Chain, Classified
 
 
@@ -51,6 +52,7 @@ class Analysis:
             self.project, self.resolver, self.kb, settings.max_depth, self.catalog.severity()
         )
         self.selection = Selection(self.catalog, settings)
+        self._texts: dict[str, str] = {}
 
     # -- entry point ----------------------------------------------------------------------------
     def check(self, path: str, display: str | None = None, validate: bool = True) -> FileResult:
@@ -111,7 +113,9 @@ class Analysis:
                 blocking.append(CallFinding(site, classified))
             elif classified.kind == "helper" and classified.chain is not None:
                 findings.append(
-                    self._helper_finding(display, site, classified.chain, scope, reason, function)
+                    self._helper_finding(
+                        path, display, site, classified.chain, scope, reason, function
+                    )
                 )
                 blocking.append(CallFinding(site, classified))
         context = CheckContext(self, path, display, function, reason, scope, blocking)
@@ -133,6 +137,21 @@ class Analysis:
             self._opened_by(path, function, handle, group, 0) or self._in_memory(path, handle)
             for handle in handles
         )
+
+    def _callee_source(self, path: str, site: CallSite) -> str:
+        """The callee as written (`Plain(session).get`), for advice the user can paste."""
+        text = self._texts.get(path)
+        if text is None:
+            data = self.project.read_bytes(path)
+            try:
+                text = decode_source(data).text if data is not None else ""
+            except SourceProblem:
+                text = ""
+            self._texts[path] = text
+        written = " ".join(text[site.start : site.callee_end].split())
+        if not written or len(written) > 60:
+            return _bare_name(ref_text(site.callee))
+        return written
 
     def _in_memory(self, path: str, ref: Ref | None) -> bool:
         value = self.resolver.eval(path, ref)
@@ -169,6 +188,7 @@ class Analysis:
 
     def _helper_finding(
         self,
+        path: str,
         display: str,
         site: CallSite,
         chain: Chain,
@@ -183,7 +203,9 @@ class Analysis:
         names = " → ".join([helper, *(step.label for step in chain.steps)])
         chain_text = f"{names} at {last.path}:{last.line}"
         category_info = self.catalog.categories[category]
-        alternative = category_info.helper_alternative.format(helper=_bare_name(helper))
+        alternative = category_info.helper_alternative.format(
+            helper=self._callee_source(path, site)
+        )
         if reason.is_handler and reason.handler.kind in ("route", "dependency"):
             alternative += f" or make {_short(function.qualname)} a plain def"
         doing = _doing(category_info.doing, chain, category)
