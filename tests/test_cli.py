@@ -53,10 +53,11 @@ async def loop_route():
     return {"running": loop.is_running()}
 """
 
-SLEEP_LINE = (
+SLEEP_FINDING = (
     "app.py:11:5: APL101 time.sleep() in async route GET /sleep (sleepy) blocks the event loop; "
     "use `await asyncio.sleep(...)`"
 )
+SLEEP_LINE = SLEEP_FINDING + " [fix available]"
 CLEAN = """\
 import asyncio
 
@@ -121,7 +122,7 @@ def test_check_reports_findings_and_exits_1(project: Path) -> None:
     result = run_cli("check", cwd=project)
     assert result.returncode == 1
     assert result.stdout == SLEEP_LINE + "\n"
-    assert result.stderr == summary(1, 1)
+    assert result.stderr == summary(1, 1, fixes=1)
 
 
 def test_clean_project_exits_0(tmp_path: Path) -> None:
@@ -202,7 +203,7 @@ def test_stdin_with_stdin_filename(tmp_path: Path) -> None:
     result = run_cli("check", "-", "--stdin-filename", "api/app.py", cwd=root, stdin=APP)
     assert result.returncode == 1
     assert result.stdout == SLEEP_LINE.replace("app.py", "api/app.py", 1) + "\n"
-    assert result.stderr == summary(1, 1)
+    assert result.stderr == summary(1, 1, fixes=1)
 
 
 def test_stdin_cannot_mix_with_paths(project: Path) -> None:
@@ -288,10 +289,15 @@ def test_json_format_matches_its_schema(project: Path) -> None:
         "code": "APL101",
         "name": "blocking-sleep",
         "category": "sleep",
-        "message": SLEEP_LINE.split(" APL101 ", 1)[1],
+        "message": SLEEP_FINDING.split(" APL101 ", 1)[1],
         "callee": "time.sleep",
         "chain": [],
-        "fix": {"available": False},
+        "fix": {
+            "available": True,
+            "applicability": "safe",
+            "title": "Replace with `await asyncio.sleep(...)`",
+            "edits": [{"start": 118, "end": 128, "content": "await asyncio.sleep"}],
+        },
     }
 
 
@@ -311,7 +317,7 @@ def test_sarif_format_is_valid_sarif(project: Path) -> None:
 def test_github_format(project: Path) -> None:
     result = run_cli("check", "--format", "github", cwd=project)
     assert result.returncode == 1
-    message = SLEEP_LINE.split(" APL101 ", 1)[1]
+    message = SLEEP_FINDING.split(" APL101 ", 1)[1]
     assert result.stdout == (
         f"::error file=app.py,line=11,col=5,endLine=11,endColumn=18,title=APL101::{message}\n"
     )

@@ -16,6 +16,7 @@ from async_pitfalls_lint.catalog import Catalog, load_catalog
 from async_pitfalls_lint.checks import OFFLOADING_CHECKS, CheckContext
 from async_pitfalls_lint.config import Settings
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, Ref, ref_text
+from async_pitfalls_lint.fixes import attach_fixes
 from async_pitfalls_lint.knowledge import KnowledgeBase, build_knowledge
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, Span
 from async_pitfalls_lint.names import Resolver
@@ -121,6 +122,7 @@ class Analysis:
         context = CheckContext(self, path, display, function, reason, scope, blocking)
         for check in OFFLOADING_CHECKS:
             findings.extend(check(context))
+        findings = attach_fixes(self, path, display, function, reason, blocking, findings)
         return [dataclasses.replace(finding, function=function.qualname) for finding in findings]
 
     def _covered(

@@ -1,4 +1,4 @@
-"""The `async-pitfalls-lint` command: check, rules, explain, routes.
+"""The `async-pitfalls-lint` command: check, fix, rules, explain, routes.
 
 Each subcommand is one entry in COMMANDS: a function that adds its arguments to its parser and
 a function that runs it and returns the exit status. `check` is the default command, so
@@ -27,9 +27,11 @@ from async_pitfalls_lint.config import (
     validate_selectors,
 )
 from async_pitfalls_lint.explain import render_rule_terminal, render_rules_table
+from async_pitfalls_lint.fixes.apply import fix_paths
 from async_pitfalls_lint.inventory import build_inventory
 from async_pitfalls_lint.output import FORMATS
 from async_pitfalls_lint.output.routes import render_json, render_table
+from async_pitfalls_lint.output.text import format_finding
 from async_pitfalls_lint.report import Report
 from async_pitfalls_lint.runner import StdinInput, check_files, default_jobs
 
@@ -268,6 +270,65 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+# -- fix ---------------------------------------------------------------------------------------
+def _add_fix_arguments(parser: argparse.ArgumentParser) -> None:
+    add_project_options(parser)
+    parser.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="also apply unsafe fixes (thread offloads: the call then runs on another thread)",
+    )
+    parser.add_argument(
+        "--diff", action="store_true", help="print a unified diff instead of writing the files"
+    )
+
+
+@command(
+    "fix",
+    "apply the automatic fixes (safe ones; unsafe ones too with --unsafe-fixes)",
+    _add_fix_arguments,
+)
+def run_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if "-" in args.paths:
+        raise UsageError("fix works on files; '-' (standard input) is not supported")
+    paths = _existing_paths(args.paths)
+    settings = settings_from_args(args, _start(paths))
+    run = fix_paths(
+        paths, settings, unsafe=args.unsafe_fixes, jobs=_jobs_for(args), write=not args.diff
+    )
+    if args.diff:
+        stdout.write(run.diff())
+    else:
+        for finding in run.remaining:
+            why = f" [no fix: {finding.fix_unavailable}]" if finding.fix_unavailable else ""
+            stdout.write(format_finding(finding) + why + "\n")
+    fixed, changed = len(run.fixed), len(run.changed)
+    remaining = run.remaining
+    unsafe_left = sum(1 for f in remaining if f.fix is not None and not f.fix.safe)
+    if not args.quiet:
+        verb = "would fix" if args.diff else "fixed"
+        parts = [
+            f"{verb} {_plural(fixed, 'finding')} in {_plural(changed, 'file')}",
+            _plural(len(remaining), "finding") + " left",
+        ]
+        if unsafe_left and not args.unsafe_fixes:
+            parts.append(f"{unsafe_left} with an unsafe fix (--unsafe-fixes)")
+        print(f"{PROG}: " + ", ".join(parts), file=stderr)
+    for finding, problem in run.refused:
+        print(
+            f"{PROG}: {finding.path}:{finding.line}:{finding.column + 1}: "
+            f"{finding.code} fix refused: {problem}",
+            file=stderr,
+        )
+    for error in run.errors:
+        print(f"{PROG}: {error}", file=stderr)
+    for internal in run.report.internal_errors:
+        print(f"{PROG}: {internal.path}: {internal.problem}", file=stderr)
+    if run.errors or run.refused or run.report.internal_errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if remaining else EXIT_CLEAN
 
 
 # -- rules and explain -------------------------------------------------------------------------
