@@ -86,7 +86,15 @@ def run_with_big_stack(function: Callable[[], _T]) -> _T:
 
 
 def parse_module(text: str) -> cst.Module:
-    """Parse text with libcst; problems become SourceProblem. Call via run_with_big_stack."""
+    """Parse text with libcst; problems become SourceProblem. Call via run_with_big_stack.
+
+    The interpreter's own parser runs first: it is a twentieth of libcst's cost, its verdict on
+    syntax is the one that matters, and it refuses the extreme nesting (chains of thousands of
+    `+`, `.attr` or `()`) on which libcst's parser takes minutes while holding the GIL.
+    """
+    problem = _interpreter_problem(text)
+    if problem is not None:
+        raise SourceProblem(problem)
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -106,9 +114,14 @@ def syntax_problem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str | Non
     analysis: the problem in words, or None when the file is fine."""
     try:
         source = decode_source(data, max_bytes)
-        compile(source.text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SourceProblem as problem:
         return str(problem)
+    return _interpreter_problem(source.text)
+
+
+def _interpreter_problem(text: str) -> str | None:
+    try:
+        compile(text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         return f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}"
     except (RecursionError, MemoryError):
