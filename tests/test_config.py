@@ -334,9 +334,9 @@ def test_flake8_reads_pyproject_and_its_options_override(tmp_path: Path) -> None
     write_config(root, 'scope = "all"\n')
     assert sorted(run_flake8(root).stdout.splitlines()) == [
         "./app.py:10:5: APL101 time.sleep() in async function sleepy blocks the event loop; "
-        "use `await asyncio.sleep(...)`",
+        "use `await asyncio.sleep(...)` [fix available]",
         "./worker.py:5:5: APL101 time.sleep() in async function worker blocks the event loop; "
-        "use `await asyncio.sleep(...)`",
+        "use `await asyncio.sleep(...)` [fix available]",
     ]
     overridden = run_flake8(root, "--async-pitfalls-scope", "fastapi")
     assert [line.split(":")[0] for line in overridden.stdout.splitlines()] == ["./app.py"]

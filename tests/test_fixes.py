@@ -9,21 +9,28 @@ again, which must change nothing. Inline annotations say what each finding offer
 
 from __future__ import annotations
 
+import codecs
+import json
 import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 import libcst as cst
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from async_pitfalls_lint.analysis import reset_analyses
 from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.config import load_settings
-from async_pitfalls_lint.fixes.apply import (
-    fix_paths,
-)
-from async_pitfalls_lint.model import Finding
+from async_pitfalls_lint.fixes.apply import apply_edits, apply_fixes, compatible, fix_paths
+from async_pitfalls_lint.model import Edit, Finding, Fix, Span
 
 from cases import OUTPUT_SUFFIXES, Case, discover_cases, is_output_file
 
@@ -169,3 +176,442 @@ def test_fix_annotations(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyP
         else:
             assert finding.fix is None, key
             assert reason in finding.fix_unavailable, (key, finding.fix_unavailable)
+
+
+# -- applying edits -------------------------------------------------------------------------------
+def _finding(line: int, fix: Fix | None) -> Finding:
+    return Finding("m.py", "APL101", "message", Span(line, 0, line, 1), "sleep", fix=fix)
+
+
+def test_overlapping_fixes_keep_the_first_and_defer_the_other() -> None:
+    first = Fix("a", True, (Edit(0, 0, "import asyncio\n"), Edit(10, 20, "x")))
+    shared = Fix("b", True, (Edit(0, 0, "import asyncio\n"), Edit(30, 31, "y")))  # same import
+    clashing = Fix("c", True, (Edit(15, 25, "z"),))  # inside first's replacement
+    touching = Fix("d", True, (Edit(20, 20, "w"), Edit(30, 30, "v")))  # at the ends: fine
+    same_point = Fix("e", True, (Edit(20, 20, "u"),))  # two insertions at one point: which first?
+    chosen, deferred = compatible([first, shared, clashing, touching, same_point])
+    assert (chosen, deferred) == ([0, 1, 3], [2, 4])
+
+
+def test_apply_edits_splices_in_order_and_shares_identical_edits() -> None:
+    text = "time.sleep(1)\n"
+    edits = [Edit(0, 10, "await asyncio.sleep"), Edit(0, 0, "import asyncio\n")] * 2
+    assert apply_edits(text, edits) == "import asyncio\nawait asyncio.sleep(1)\n"
+    with pytest.raises(ValueError, match="overlapping"):
+        apply_edits(text, [Edit(0, 5, "a"), Edit(3, 6, "b")])
+
+
+def test_a_fix_that_breaks_the_file_is_refused_and_the_others_kept() -> None:
+    text = "def f():\n    return g(1)\n"
+    good = _finding(2, Fix("rename", True, (Edit(20, 21, "h"),)))
+    broken = _finding(2, Fix("break", True, (Edit(22, 23, "(("),)))
+    applied = apply_fixes(text, [good, broken], must_compile=True)
+    assert applied.text == "def f():\n    return h(1)\n"
+    assert applied.fixed == [good]
+    assert [(finding, "syntax error" in why) for finding, why in applied.refused] == [
+        (broken, True)
+    ]
+    # Parses with libcst but does not compile: refused too.
+    awaiting = _finding(2, Fix("await", True, (Edit(20, 20, "await "),)))
+    refused = apply_fixes(text, [awaiting], must_compile=True)
+    assert refused.text == text
+    assert refused.refused == [(awaiting, "the fixed code does not compile")]
+
+
+# -- the fix command -------------------------------------------------------------------------------
+APP = """\
+import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/sleep")
+async def sleepy():
+    time.sleep(1)
+    return {}
+"""
+UNFIXABLE = """\
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/config")
+async def config():
+    with open("config.json") as handle:
+        return {"name": handle.name}
+"""
+CLEAN = """\
+import asyncio
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+async def index():
+    await asyncio.sleep(1)
+    return {}
+"""
+IN_CLASS_BODY = """\
+import time
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/odd")
+async def odd():
+    class Settings:
+        started = time.sleep(0)
+
+    return {"settings": Settings.started}
+"""
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "async_pitfalls_lint", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def make_project(root: Path, files: dict[str, str | bytes], config: str = "") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(
+        f'[project]\nname = "demo"\n\n[tool.async-pitfalls-lint]\ncache = false\n{config}',
+        encoding="utf-8",
+    )
+    for name, content in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    return root
+
+
+def test_fix_diff_prints_a_diff_and_writes_nothing(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", {"app.py": APP})
+    result = run_cli("fix", "--diff", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("--- a/app.py\n+++ b/app.py\n")
+    assert "+import asyncio\n" in result.stdout
+    assert "-    time.sleep(1)\n+    await asyncio.sleep(1)\n" in result.stdout
+    assert "would fix 1 finding in 1 file, 0 findings left" in result.stderr
+    assert (project / "app.py").read_text(encoding="utf-8") == APP
+    # The diff applies with `patch -p1` / `git apply` to give what `fix` writes.
+    applied = subprocess.run(
+        ["git", "apply", "-"], input=result.stdout, cwd=project, text=True, check=False
+    )
+    assert applied.returncode == 0
+    fixed = (project / "app.py").read_text(encoding="utf-8")
+    (project / "app.py").write_text(APP, encoding="utf-8")
+    assert run_cli("fix", cwd=project).returncode == 0
+    assert (project / "app.py").read_text(encoding="utf-8") == fixed
+
+
+def test_fix_writes_only_changed_files_and_exit_codes(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "p", {"app.py": APP, "clean.py": CLEAN, "config.py": UNFIXABLE}
+    )
+    os.utime(project / "clean.py", ns=(1_000_000_000, 1_000_000_000))
+    os.utime(project / "config.py", ns=(1_000_000_000, 1_000_000_000))
+    result = run_cli("fix", cwd=project)
+    # open() has no fix: the finding is left, with its reason, and the status is 1.
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("config.py:8:10: APL103 open()")
+    assert result.stdout.endswith(
+        "[no fix: open() returns a file object that the code goes on "
+        "to use; use aiofiles or anyio.open_file instead]\n"
+    )
+    assert "fixed 1 finding in 1 file, 1 finding left" in result.stderr
+    assert "await asyncio.sleep(1)" in (project / "app.py").read_text(encoding="utf-8")
+    for unchanged in ("clean.py", "config.py"):
+        assert (project / unchanged).stat().st_mtime_ns == 1_000_000_000
+    # Nothing left to fix: 0 with nothing to do, 0 once everything is fixed.
+    (project / "config.py").unlink()
+    assert run_cli("fix", cwd=project).returncode == 0
+    second = make_project(tmp_path / "q", {"app.py": APP})
+    assert run_cli("fix", "-q", cwd=second).returncode == 0
+    assert run_cli("fix", "-q", "app.py", cwd=second).returncode == 0
+
+
+def test_fix_exit_2_on_errors(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", {"app.py": IN_CLASS_BODY})
+    # `await` in a class body does not compile: the fix is refused, the file left alone.
+    result = run_cli("fix", cwd=project)
+    assert result.returncode == 2
+    assert "app.py:11:19: APL101 fix refused: the fixed code does not compile" in result.stderr
+    assert (project / "app.py").read_text(encoding="utf-8") == IN_CLASS_BODY
+    assert run_cli("fix", "missing.py", cwd=project).returncode == 2
+    assert run_cli("fix", "-", cwd=project).returncode == 2
+
+
+def test_unsafe_fixes_only_on_request(tmp_path: Path) -> None:
+    source = APP.replace("import time\n", "import time\n\nimport requests\n").replace(
+        "    return {}", '    return requests.get("https://example.com", timeout=1).json()'
+    )
+    source = source.replace("time.sleep(1)", 'page = requests.get("https://example.com")')
+    project = make_project(tmp_path / "p", {"app.py": source})
+    safe = run_cli("fix", cwd=project)
+    assert safe.returncode == 1
+    assert "[unsafe fix available: --unsafe-fixes]" in safe.stdout
+    assert "1 with an unsafe fix (--unsafe-fixes)" in safe.stderr
+    assert (project / "app.py").read_text(encoding="utf-8") == source
+    unsafe = run_cli("fix", "--unsafe-fixes", cwd=project)
+    assert unsafe.returncode == 1  # the chained call stays: the fix would leave .json() blocking
+    fixed = (project / "app.py").read_text(encoding="utf-8")
+    assert 'page = await asyncio.to_thread(requests.get, "https://example.com")' in fixed
+    assert "base of a chain" in unsafe.stdout
+
+
+# -- encodings, byte-order marks, newlines --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "encode"),
+    [
+        ("crlf", lambda text: text.replace("\n", "\r\n").encode("utf-8")),
+        ("cr", lambda text: text.replace("\n", "\r").encode("utf-8")),
+        ("bom", lambda text: codecs.BOM_UTF8 + text.encode("utf-8")),
+        (
+            "latin-1",
+            lambda text: ("# -*- coding: latin-1 -*-\n# café\n" + text).encode("latin-1"),
+        ),
+        ("no-final-newline", lambda text: text.rstrip("\n").encode("utf-8")),
+    ],
+)
+def test_fixed_files_keep_encoding_bom_and_newlines(
+    name: str, encode: object, tmp_path: Path
+) -> None:
+    assert callable(encode)
+    original: bytes = encode(APP.replace("    return {}\n", "    return {'é': 1}\n"))
+    project = make_project(tmp_path / name, {"app.py": original})
+    result = run_cli("fix", cwd=project)
+    assert result.returncode == 0, result.stderr
+    fixed = (project / "app.py").read_bytes()
+    expected = encode(
+        APP.replace("import time\n", "import asyncio\nimport time\n")
+        .replace("time.sleep(1)", "await asyncio.sleep(1)")
+        .replace("    return {}\n", "    return {'é': 1}\n")
+    )
+    assert fixed == expected
+
+
+# -- the example app -------------------------------------------------------------------------------
+SAFE_LINES = [
+    "-async def health():\n+def health():\n",
+    "-async def list_products(db: SessionDep):\n+def list_products(db: SessionDep):\n",
+    "-    loop = asyncio.get_event_loop()\n+    loop = asyncio.get_running_loop()\n",
+]
+UNSAFE_LINES = [
+    "+    receipt = await asyncio.to_thread(gateway.charge, amount_cents, token)\n",
+    "+    await asyncio.to_thread(target.write_bytes, await asyncio.to_thread(file.file.read))\n",
+    "+    await asyncio.to_thread(Base.metadata.create_all, bind=engine)\n",
+]
+
+
+def test_example_shop_diff(tmp_path: Path) -> None:
+    before = _snapshot(EXAMPLE)
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    safe = run_cli("fix", "--diff", *cache, "examples/shop", cwd=EXAMPLE.parent.parent)
+    assert safe.returncode == 1, safe.stderr
+    for lines in SAFE_LINES:
+        assert lines in safe.stdout
+    assert "to_thread" not in safe.stdout
+    unsafe = run_cli(
+        "fix", "--diff", "--unsafe-fixes", *cache, "examples/shop", cwd=EXAMPLE.parent.parent
+    )
+    for lines in SAFE_LINES + UNSAFE_LINES:
+        assert lines in unsafe.stdout
+    assert _snapshot(EXAMPLE) == before
+
+
+def test_example_shop_after_unsafe_fixes_only_unfixable_findings_remain(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns(".async_pitfalls_lint_cache"))
+    result = run_cli("fix", "--unsafe-fixes", cwd=shop)
+    assert result.returncode == 1, result.stderr
+    for path in shop.rglob("*.py"):
+        _assert_parses_and_compiles(path.read_text(encoding="utf-8"), str(path))
+    flake8 = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select=APL", "."],
+        cwd=shop,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    reported = {line.split(": ", 1)[0].removeprefix("./") for line in flake8.stdout.splitlines()}
+    assert reported, flake8.stderr
+    assert "fix available" not in flake8.stdout
+    check = run_cli("check", "--format", "json", cwd=shop)
+    findings = json.loads(check.stdout)["findings"]
+    assert all(not finding["fix"]["available"] for finding in findings)
+    assert all(finding["fix"].get("reason") for finding in findings)
+    assert reported == {
+        f"{finding['path']}:{finding['line']}:{finding['column']}" for finding in findings
+    }
+    assert run_cli("fix", "--unsafe-fixes", "--diff", cwd=shop).stdout == ""
+
+
+# -- property test: every fixture input, and generated modules -------------------------------------
+def _check_fix_properties(base: Path) -> None:
+    """`fix --unsafe-fixes` over `base` (folders with their own pyproject.toml): every changed file
+    parses and, if it compiled before, compiles; nothing is refused; no finding with a fix is
+    left and none appears; a second run changes nothing."""
+    before_files = _snapshot(base)
+    before = _findings(base)
+    run = fix_paths([base], load_settings(base), unsafe=True)
+    assert run.errors == []
+    assert [(f.path, f.line, f.code, why) for f, why in run.refused] == []
+    for relative, data in _snapshot(base).items():
+        if data != before_files[relative]:
+            cst.parse_module(data.decode("utf-8"))
+            try:
+                compile(before_files[relative], relative, "exec", dont_inherit=True)
+            except SyntaxError:
+                continue
+            compile(data, relative, "exec", dont_inherit=True)
+    after = _findings(base)
+    assert [(path, f.line, f.code) for path, f in after if f.fix is not None] == []
+    new = Counter(_key(item) for item in after) - Counter(_key(item) for item in before)
+    assert new == Counter(), "the fixes introduced findings"
+    snapshot = _snapshot(base)
+    reset_analyses()
+    assert fix_paths([base], load_settings(base), unsafe=True).changed == []
+    assert _snapshot(base) == snapshot
+
+
+def test_unsafe_fixes_on_every_fixture_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index, case in enumerate(CASES):
+        _materialise(case, tmp_path / f"case{index:04d}")
+    monkeypatch.chdir(tmp_path)
+    _check_fix_properties(tmp_path)
+
+
+HEADERS = [
+    "import asyncio\nimport os\nimport queue\nimport subprocess\nimport threading\nimport time\n"
+    "\nimport requests\nfrom fastapi import Depends, FastAPI\n",
+    '"""Generated."""\n\nfrom __future__ import annotations\n\n'
+    "from fastapi import Depends, FastAPI\n"
+    "import requests\nimport os, queue, subprocess, threading, time\n",
+    "from fastapi import Depends, FastAPI\nfrom fastapi.concurrency import run_in_threadpool\n"
+    "import asyncio as aio\nimport os\nimport queue\nimport subprocess\nimport threading\n"
+    "import time\nimport requests\n",
+]
+PRELUDE = """
+app = FastAPI()
+jobs: queue.Queue[str] = queue.Queue()
+lock = threading.Lock()
+
+
+def fetch(url: str) -> dict:
+    return requests.get(url, timeout=5).json()
+
+
+def lines(path: str):
+    with open(path) as handle:
+        yield from handle
+
+
+async def other() -> int:
+    return 1
+"""
+STATEMENTS = [
+    "time.sleep(1)",
+    "v{n} = requests.get(url, timeout=5)",
+    "v{n} = requests.get(url).json()",
+    "v{n} = [requests.get(u) for u in urls]",
+    "v{n} = list(requests.get(u) for u in urls)",
+    "v{n} = {{'a': requests.get(url, timeout=1), 'b': time.sleep(0)}}",
+    "with requests.get(url, stream=True) as r{n}:\n    v{n} = r{n}.status_code",
+    "v{n} = f'{{requests.get(url).status_code}} {{os.listdir(url)}}'",
+    "v{n} = -len(os.listdir('.')) ** 2",
+    "v{n} = os.path.exists('a') and not os.path.isdir('b')",
+    "v{n} = requests.post(\n    url,  # where\n    json={{}},\n)",
+    "v{n} = os.listdir(*['.'])",
+    "v{n} = (w{n} := os.getcwd())",
+    "subprocess.run(['ls'], check=True)",
+    "v{n} = jobs.get()",
+    "with lock:\n    v{n} = 1",
+    "v{n} = fetch(url)",
+    "v{n} = fetch(url).get('k')",
+    "for line{n} in lines(url):\n    v{n} = line{n}",
+    "v{n} = time.sleep(1) if url else requests.get(url)",
+    "v{n} = lambda: time.sleep(1)",
+    "v{n} = await other()",
+    "v{n} = os.getcwd()[0]",
+    "print(requests.get(url).text, time.sleep(0))",
+    "v{n} = os.path.join(os.getcwd(), os.path.basename(url))",
+    "v{n} = requests.get(url, timeout=5) \\\n    if url else None",
+    "time . sleep (0.1)",
+    "v{n} = [os.listdir(p) for p in urls if os.path.isdir(p)]",
+    "try:\n    v{n} = requests.get(url)\nexcept Exception:\n    time.sleep(1)",
+]
+FUNCTIONS = [
+    '@app.get("/r{i}")\nasync def route{i}(url: str, urls: list[str]):\n{body}    return {{}}\n',
+    'async def dependency{i}(url: str = "x", urls: list[str] = []):\n{body}    return 1\n\n\n'
+    '@app.get("/d{i}")\n'
+    "async def uses{i}(value: int = Depends(dependency{i})):\n    return value\n",
+    '@app.post("/s{i}")\ndef sync{i}(url: str, urls: list[str]):\n{body}    return {{}}\n',
+]
+
+
+def _module(header: int, functions: list[tuple[int, list[int]]]) -> str:
+    parts = [HEADERS[header], PRELUDE]
+    for index, (kind, statements) in enumerate(functions):
+        body = ""
+        for n, statement in enumerate(statements):
+            text = STATEMENTS[statement].format(n=n)
+            if kind == 2:
+                text = text.replace("await other()", "other()")
+            body += "".join(f"    {line}\n" for line in text.splitlines())
+        parts.append("\n\n" + FUNCTIONS[kind].format(i=index, body=body))
+    text = "".join(parts)
+    if "import asyncio as aio" in text:
+        text = text.replace("import asyncio as aio", "import asyncio as aio\nimport asyncio")
+    return text
+
+
+@hypothesis_settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    header=st.integers(0, len(HEADERS) - 1),
+    functions=st.lists(
+        st.tuples(
+            st.integers(0, len(FUNCTIONS) - 1),
+            st.lists(st.integers(0, len(STATEMENTS) - 1), min_size=1, max_size=6),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    extend=st.booleans(),
+)
+def test_unsafe_fixes_on_generated_modules(
+    header: int, functions: list[tuple[int, list[int]]], extend: bool
+) -> None:
+    source = _module(header, functions)
+    compile(source, "generated.py", "exec", dont_inherit=True)
+    config = 'extend-select = ["APL3"]\n' if extend else ""
+    with tempfile.TemporaryDirectory() as folder:
+        project = make_project(Path(folder) / "p", {"app.py": source}, config)
+        old = os.getcwd()
+        os.chdir(project)
+        try:
+            _check_fix_properties(project)
+        finally:
+            os.chdir(old)

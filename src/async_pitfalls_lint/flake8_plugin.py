@@ -22,6 +22,7 @@ from async_pitfalls_lint.config import (
     load_settings,
     validate_extra_blocking,
 )
+from async_pitfalls_lint.output.text import fix_marker
 
 Report = tuple[int, int, str, type]
 
@@ -119,7 +120,8 @@ class Plugin:
         analysis.project.set_content(os.fspath(path), text.encode("utf-8"))
         result = analysis.check(os.fspath(path), validate=False)
         for finding in result.findings:
-            yield (finding.line, finding.column, f"{finding.code} {finding.message}", type(self))
+            message = f"{finding.code} {finding.message}{fix_marker(finding)}"
+            yield (finding.line, finding.column, message, type(self))
 
     def _failure(self, problem: str) -> Report:
         return (1, 0, f"APL900 could not analyse this file: {problem}", type(self))

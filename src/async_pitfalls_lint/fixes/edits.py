@@ -18,12 +18,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import libcst as cst
+
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ModuleFacts, ref_text
 from async_pitfalls_lint.fixes.imports import Unavailable, asyncio_name, threadpool_name
 from async_pitfalls_lint.model import Edit, Fix
 
 _DOTTED = re.compile(r"[^\W\d]\w*(?:\s*\.\s*[^\W\d]\w*)*")
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
+_FOR = re.compile(r"\bfor\b")
 _ASYNC_DEF = re.compile(r"async(\s+|\s*\\\r?\n\s*)def\b")
 
 
@@ -129,9 +132,42 @@ def to_thread_fix(source: Source, site: CallSite) -> Fix:
     edits.append(Edit(site.start, site.start, f"await {helper}("))
     # `f(x)` -> `..., x)`; `f(\n    x,\n)` -> `...,\n    x,\n)`: no space before a line break.
     separator = "," if text[paren + 1 : paren + 2].isspace() else ", "
-    edits.append(Edit(replace_from, paren + 1, "" if empty else separator))
+    close = _bare_generator_argument(text, paren, site.end)
+    if close is not None:  # `f(x for x in y)` -> `to_thread(f, (x for x in y))`
+        edits.append(Edit(replace_from, paren + 1, separator + "("))
+        edits.append(Edit(close, close, ")"))
+    else:
+        edits.append(Edit(replace_from, paren + 1, "" if empty else separator))
     callee = ref_text(site.callee) if site.callee is not None else "the call"
     return Fix(f"Run {callee}() in a worker thread: `await {helper}(...)`", False, tuple(edits))
+
+
+def _bare_generator_argument(text: str, paren: int, end: int) -> int | None:
+    """Where the closing parenthesis is when a call's only argument is an unparenthesised
+    generator expression (`f(x for x in y)`), which must be parenthesised once it is not alone."""
+    arguments = text[paren:end]
+    if not _FOR.search(arguments):
+        return None
+    for _ in range(arguments.count(")")):  # `(f(x))`: the call may end before `end`
+        call = _parse_call(arguments)
+        if call is not None:
+            if (
+                len(call.args) == 1
+                and isinstance(call.args[0].value, cst.GeneratorExp)
+                and not call.args[0].value.lpar
+            ):
+                return paren + arguments.rstrip().rindex(")")
+            return None
+        arguments = arguments.rstrip()[:-1]
+    return None
+
+
+def _parse_call(arguments: str) -> cst.Call | None:
+    try:
+        expression = cst.parse_expression("_" + arguments.rstrip())
+    except cst.ParserSyntaxError:
+        return None
+    return expression if isinstance(expression, cst.Call) else None
 
 
 def running_loop_fix(source: Source, site: CallSite) -> Fix:
