@@ -45,7 +45,7 @@ def _check_snippet(tmp_path: Path, source: str) -> set[str]:
     project = tmp_path / "snippet"
     project.mkdir()
     (project / "pyproject.toml").write_text(
-        '[tool.async-pitfalls-lint]\ncache = false\nextend-select = ["APL3"]\n', encoding="utf-8"
+        '[tool.async-pitfalls-lint]\ncache = false\nselect = ["APL"]\n', encoding="utf-8"
     )
     (project / "module.py").write_text(source + "\n", encoding="utf-8")
     results = check_paths([project], load_settings(project))

@@ -16,7 +16,7 @@ from typing import Any
 
 from async_pitfalls_lint._toml import load_package_data
 
-CATEGORIES = ("sleep", "http", "file", "db", "subprocess", "cpu", "wait")
+CATEGORIES = ("sleep", "http", "file", "db", "subprocess", "cpu", "wait", "fsmeta")
 
 
 @dataclass(frozen=True)

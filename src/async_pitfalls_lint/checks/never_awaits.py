@@ -10,17 +10,30 @@ from async_pitfalls_lint.model import Finding, Span
 def async_route_never_awaits(context: CheckContext) -> list[Finding]:
     function = context.function
     reason = context.reason
-    if function.awaits or not context.blocking or not reason.is_handler:
+    if (
+        function.awaits
+        or not reason.is_handler
+        or reason.handler.kind not in ("route", "dependency")
+    ):
         return []
-    if reason.handler.kind not in ("route", "dependency"):
+    # Only calls the user asked to hear about count (APL108 metadata queries are opt-in).
+    blocking = [call for call in context.blocking if _reported(context, call.classified.category)]
+    if not blocking:
         return []
-    first = context.blocking[0]
+    first = blocking[0]
     rule = context.analysis.catalog["APL303"]
     message = rule.render(
         callee=f"{function.name}()",
-        count=str(len(context.blocking)),
+        count=str(len(blocking)),
         first=f"{ref_text(first.site.callee)}() at line {first.site.line}",
         scope=context.scope,
     )
     span = Span(function.line, function.column, function.line, function.column + len("async def"))
     return [Finding(context.display, rule.code, message, span, rule.category)]
+
+
+def _reported(context: CheckContext, category: str) -> bool:
+    catalog = context.analysis.catalog
+    return context.analysis.selection.enabled(
+        catalog.code_for("blocking-call", category), context.display
+    )
