@@ -92,14 +92,16 @@ def parse_module(text: str) -> cst.Module:
     syntax is the one that matters, and it refuses the extreme nesting (chains of thousands of
     `+`, `.attr` or `()`) on which libcst's parser takes minutes while holding the GIL.
     """
-    problem = _interpreter_problem(text)
-    if problem is not None:
+    problem, final = _interpreter_problem(text)
+    if problem is not None and final:
         raise SourceProblem(problem)
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
+        # The interpreter's message is the one users know; libcst's when only it objects.
         raise SourceProblem(
-            f"syntax error at line {error.raw_line}, column {error.raw_column + 1}: {error.message}"
+            problem
+            or f"syntax error at line {error.raw_line}, column {error.raw_column + 1}: {error.message}"
         ) from None
     except RecursionError:
         raise SourceProblem("nesting too deep for the parser") from None
@@ -114,18 +116,29 @@ def syntax_problem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str | Non
     analysis: the problem in words, or None when the file is fine."""
     try:
         source = decode_source(data, max_bytes)
-    except SourceProblem as problem:
-        return str(problem)
-    return _interpreter_problem(source.text)
+        problem, final = _interpreter_problem(source.text)
+        if problem is not None and not final:
+            run_with_big_stack(lambda: parse_module(source.text))  # syntax newer than ours?
+            return None
+    except SourceProblem as error:
+        return str(error)
+    return problem
 
 
-def _interpreter_problem(text: str) -> str | None:
+# The interpreter's parser refuses these outright; libcst would take minutes on them.
+_NESTING_MESSAGES = ("too many nested", "too complex", "too many statically nested")
+
+
+def _interpreter_problem(text: str) -> tuple[str | None, bool]:
+    """(problem, final): a problem is final unless the file may use syntax newer than the
+    running interpreter, which libcst (with its own grammar) then decides on."""
     try:
         compile(text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
-        return f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}"
+        message = f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}"
+        return message, any(part in str(error.msg) for part in _NESTING_MESSAGES)
     except (RecursionError, MemoryError):
-        return "nesting too deep for the parser"
+        return "nesting too deep for the parser", True
     except ValueError as error:
-        return f"invalid source: {error}"
-    return None
+        return f"invalid source: {error}", True
+    return None, False
