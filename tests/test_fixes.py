@@ -606,7 +606,7 @@ def test_unsafe_fixes_on_generated_modules(
 ) -> None:
     source = _module(header, functions)
     compile(source, "generated.py", "exec", dont_inherit=True)
-    config = 'extend-select = ["APL3"]\n' if extend else ""
+    config = 'extend-select = ["APL3", "APL108", "APL208"]\n' if extend else ""
     with tempfile.TemporaryDirectory() as folder:
         project = make_project(Path(folder) / "p", {"app.py": source}, config)
         old = os.getcwd()
