@@ -705,9 +705,23 @@ class Extractor:
         return ("m", tuple(pairs))
 
     def _lambda(self, node: cst.Lambda) -> Ref | None:
+        names: set[str] = set()
         for param in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params):
+            names.add(param.name.value)
             if param.default is not None:
                 self.expr(param.default)
+        for star in (node.params.star_arg, node.params.star_kwarg):
+            if isinstance(star, cst.Param):
+                names.add(star.name.value)
+        function = self._current_function()
+        saved_sink = self._sink
+        self._sink = function.lambda_calls if function is not None else []
+        self._shadowed.append(frozenset(names))
+        try:
+            self.expr(node.body)
+        finally:
+            self._shadowed.pop()
+            self._sink = saved_sink
         return ("lam",)
 
     def _comprehension(self, node: Any) -> Ref | None:

@@ -89,6 +89,10 @@ class FunctionFacts:
     awaits: bool = False
     is_generator: bool = False
     nested: list[str] = field(default_factory=list)
+    # Calls written inside lambdas defined here: they run when the lambda is called (often
+    # elsewhere, or in a thread), so they are never findings here; a coroutine they create is
+    # still awaited on this loop (`handlers = {"join": lambda: join(ws)}` ... `await handler()`).
+    lambda_calls: list[CallSite] = field(default_factory=list)
 
     def param(self, name: str) -> Param | None:
         for param in self.params:

@@ -87,7 +87,11 @@ class Resolver:
         if tag == "a":
             return self.attribute(self.eval(path, ref[1], annotation), ref[2])
         if tag == "c":
-            return self.call_result(self.eval(path, ref[1]), ref)
+            callee = self.eval(path, ref[1])
+            if callee == ("x", "builtins.next") and ref[2]:
+                # `db = next(get_db())`: a generator's first value, which function_result gives.
+                return self.eval(path, ref[2][0])
+            return self.call_result(callee, ref)
         if tag == "imp":
             return self.import_value(path, ref[1], ref[2])
         if tag == "def":
@@ -309,7 +313,10 @@ class Resolver:
         for owner in self.class_mro(path, qualname):
             if isinstance(owner, str):  # an external base class
                 base: Value = ("xi", owner, ()) if instance else ("x", owner)
-                return self.attribute(base, name)
+                value = self.attribute(base, name)
+                if not instance and value is not None and value[0] == "x":
+                    return ("x", value[1], (path, qualname))  # remember the project class
+                return value
             owner_path, owner_qualname = owner
             facts = self.project.facts_for(owner_path)
             if facts is None:
@@ -438,6 +445,10 @@ class Resolver:
             if name in self.kb.dependency_markers and ref is not None and ref[2]:
                 return None
             result = self.kb.result_of_call(name)
+            if result == "@instance":
+                # A class-level factory inherited from a library base (`User.get(...)` on a
+                # peewee model) returns an instance of the project class it was called on.
+                return ("pi", *callee[2], True) if len(callee) > 2 else None
             if result is not None:
                 return ("xi", result, ())
             short = name.rsplit(".", 1)[-1]

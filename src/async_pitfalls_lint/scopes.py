@@ -165,6 +165,13 @@ class EventLoopIndex:
             for argument in (*site.args, *(value for _, value in site.kwargs)):
                 if argument is not None and argument[0] in ("n", "a"):
                     self._collect(path, argument, found, called=False)
+        for site in function.lambda_calls:
+            self._collect(path, site.callee, found, called=True)
+        for bindings in function.locals.values():
+            for bound in bindings:
+                # Dispatch tables: `handlers = {"join": on_join, ...}` then `await handlers[kind]()`.
+                for item in _table_items(bound):
+                    self._collect(path, item, found, called=False)
         return found
 
     def _collect(
@@ -193,3 +200,13 @@ _PRIORITY = {"route": 0, "websocket": 1, "middleware": 2, "dependency": 3}
 
 def _handler_priority(handler: Handler) -> tuple[int, str, int]:
     return (_PRIORITY.get(handler.kind, 4), handler.path, handler.line)
+
+
+def _table_items(ref: Ref | None) -> list[Ref]:
+    if ref is None:
+        return []
+    if ref[0] == "l":
+        return [item for item in ref[1] if item is not None and item[0] in ("n", "a")]
+    if ref[0] == "m":
+        return [value for _, value in ref[1] if value is not None and value[0] in ("n", "a")]
+    return []
