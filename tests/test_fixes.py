@@ -526,6 +526,10 @@ def lines(path: str):
 
 async def other() -> int:
     return 1
+
+
+async def stream():
+    yield 1
 """
 STATEMENTS = [
     "time.sleep(1)",
@@ -555,6 +559,9 @@ STATEMENTS = [
     "v{n} = os.path.join(os.getcwd(), os.path.basename(url))",
     "v{n} = requests.get(url, timeout=5) \\\n    if url else None",
     "time . sleep (0.1)",
+    "v{n} = str(time.sleep(0).__class__)",
+    "v{n} = sorted(os.listdir(p) for p in urls)",
+    "v{n} = [line async for line in stream()]",
     "v{n} = [os.listdir(p) for p in urls if os.path.isdir(p)]",
     "try:\n    v{n} = requests.get(url)\nexcept Exception:\n    time.sleep(1)",
 ]
@@ -573,8 +580,8 @@ def _module(header: int, functions: list[tuple[int, list[int]]]) -> str:
         body = ""
         for n, statement in enumerate(statements):
             text = STATEMENTS[statement].format(n=n)
-            if kind == 2:
-                text = text.replace("await other()", "other()")
+            if kind == 2:  # a plain def: no await, no async comprehension
+                text = text.replace("await other()", "other()").replace("async for", "for")
             body += "".join(f"    {line}\n" for line in text.splitlines())
         parts.append("\n\n" + FUNCTIONS[kind].format(i=index, body=body))
     text = "".join(parts)
@@ -584,7 +591,7 @@ def _module(header: int, functions: list[tuple[int, list[int]]]) -> str:
 
 
 @hypothesis_settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -615,3 +622,85 @@ def test_unsafe_fixes_on_generated_modules(
             _check_fix_properties(project)
         finally:
             os.chdir(old)
+
+
+# -- the fixes reported at check time are the ones applied ----------------------------------------
+def test_reported_edits_are_what_fix_applies(tmp_path: Path) -> None:
+    case = next(case for case in CASES if case.id == "fixes/sleep")
+    project = _materialise(case, tmp_path / "case")
+    check = run_cli("check", "--format", "json", cwd=project)
+    findings = json.loads(check.stdout)["findings"]
+    edits = [
+        Edit(edit["start"], edit["end"], edit["content"])
+        for finding in findings
+        if finding["fix"]["available"]
+        for edit in finding["fix"]["edits"]
+    ]
+    text = (project / "sleep.py").read_text(encoding="utf-8")
+    expected = case.source.with_name("sleep.fixed.py").read_text(encoding="utf-8")
+    assert apply_edits(text, edits) == expected
+    sarif = json.loads(run_cli("check", "--format", "sarif", cwd=project).stdout)
+    replacements = [
+        replacement
+        for result in sarif["runs"][0]["results"]
+        for fix in result.get("fixes", [])
+        for change in fix["artifactChanges"]
+        for replacement in change["replacements"]
+    ]
+    assert len(replacements) == len(edits)
+
+
+ODD_SHAPES = """\
+import time
+
+from fastapi import Depends, FastAPI
+
+app = FastAPI()
+
+
+def audit(handler):
+    return handler
+
+
+@app.get("/chained")
+@audit
+async def chained():
+    return {"kind": time.sleep(0).__class__.__name__}
+
+
+async def settings_dependency():
+    time.sleep(0.1)
+    return {}
+
+
+@app.get("/settings")
+async def settings_route(settings: dict = Depends(settings_dependency)):
+    return settings
+
+
+@app.get("/handed-over")
+async def handed_over():
+    time.sleep(0.1)
+    return {}
+
+
+audit(handed_over)
+"""
+
+
+def test_odd_shapes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path / "p", {"app.py": ODD_SHAPES}, 'extend-select = ["APL303"]\n')
+    monkeypatch.chdir(project)
+    found = {(f.line, f.code): f for _, f in _findings(project)}
+    # Handed to project code: it may be awaited there, so it stays a coroutine.
+    assert "passed to audit() at app.py:34" in found[(29, "APL303")].fix_unavailable
+    assert found[(18, "APL303")].fix is not None  # used only through Depends()
+    assert "decorated with @audit" in found[(14, "APL303")].fix_unavailable
+    run = fix_paths([project], load_settings(project), unsafe=False)
+    assert run.refused == []
+    fixed = (project / "app.py").read_text(encoding="utf-8")
+    # The awaited sleep is the base of an attribute access: parenthesised.
+    assert '{"kind": (await asyncio.sleep(0)).__class__.__name__}' in fixed
+    assert "\ndef settings_dependency():\n" in fixed
+    assert "async def handed_over():\n    await asyncio.sleep(0.1)\n" in fixed
+    _assert_parses_and_compiles(fixed, "app.py")
