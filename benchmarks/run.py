@@ -603,6 +603,56 @@ def targets(result: dict[str, object]) -> list[dict[str, object]]:
     return out
 
 
+DOC = ROOT / "docs" / "performance.md"
+DOC_START, DOC_END = "<!-- results:start (written by benchmarks/run.py) -->", "<!-- results:end -->"
+
+
+def profile_markdown(title: str, data: dict[str, object]) -> str:
+    if "error" in data:
+        return f"{title}: py-spy failed: {data['error'][:300]}\n"
+    lines = [f"{title} ({data['samples']} samples). Own time (top 15):", "",
+             "| # | file:function | samples | % |", "|---:|---|---:|---:|"]
+    for index, row in enumerate(data["self"], 1):
+        lines.append(f"| {index} | `{row['function']}` | {row['samples']} | {row['percent']} |")
+    lines += ["", "Inclusive time in async_pitfalls_lint functions (top 15):", "",
+              "| # | file:function | samples | % |", "|---:|---|---:|---:|"]
+    for index, row in enumerate(data["inclusive_ours"], 1):
+        lines.append(f"| {index} | `{row['function']}` | {row['samples']} | {row['percent']} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_docs(result: dict[str, object], markdown: str) -> None:
+    """Replace the generated block of docs/performance.md with this run's tables."""
+    if not DOC.exists():
+        return
+    text = DOC.read_text(encoding="utf-8")
+    if DOC_START not in text or DOC_END not in text:
+        return
+    v = result["versions"]
+    corpora = result["corpora"]
+    block = [DOC_START, "", f"### Latest run: {result['date'][:10]}", "",
+             f"Machine: {result['machine'].get('cpu', '?')}, {result['machine']['cpus']} CPUs, "
+             f"{result['machine'].get('memory_gb', '?')} GB, {result['machine']['platform']}; shared and busy. "
+             f"async-pitfalls-lint {v['async-pitfalls-lint']} (commit {v['commit']} + working tree), "
+             f"Python {v['python']}, libcst {v['libcst']}, {v['ruff']}, "
+             f"flake8 venvs: `{v['flake8 (async venv)']}`. Rounds: {result['rounds']} "
+             f"({result['flake8_rounds']} for the flake8 comparisons), jobs {result['jobs']}. "
+             f"Package corpus: {corpora['packages']['files']} files, {corpora['packages']['lines']} lines; "
+             f"flake8 set: {corpora['flake8_set']['files']} files, {corpora['flake8_set']['lines']} lines. "
+             f"CLI start-up (`--version`): {result['startup_seconds']:.2f} s.", "",
+             markdown, "![time and peak memory vs generated app size](img/performance-scaling.png)", ""]
+    if "profile_cli" in result:
+        block.append(profile_markdown("CLI, `check --jobs=1 --no-cache` on the largest generated app",
+                                      result["profile_cli"]))
+    if "profile_flake8" in result:
+        block.append(profile_markdown("flake8 `--select=APL --jobs=1`, cold cache, on the flake8 set "
+                                      "(pycodestyle and pyflakes included)", result["profile_flake8"]))
+    block.append(DOC_END)
+    before, rest = text.split(DOC_START, 1)
+    after = rest.split(DOC_END, 1)[1]
+    DOC.write_text(before + "\n".join(block) + after, encoding="utf-8")
+
+
 def plot(result: dict[str, object], path: Path) -> None:
     import matplotlib
 
@@ -645,11 +695,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=HERE / ".corpus")
     parser.add_argument("--skip", default="", help="comma list of: flake8,cli,corpus-cli,scaling,scope,profile")
     parser.add_argument("--output", type=Path, default=None, help="JSON result (default results/latest.json)")
+    parser.add_argument("--docs-only", type=Path, default=None,
+                        help="only redraw the plot and docs/performance.md from a JSON result")
     parser.add_argument("--in-venv", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.in_venv:  # set up, then run the measurements inside the apl venv (psutil, matplotlib)
-        setup_venvs()
+        if args.docs_only is None or not venv_python("apl").exists():
+            setup_venvs()
         os.execv(str(venv_python("apl")), [str(venv_python("apl")), __file__, *(argv or sys.argv[1:]), "--in-venv"])
+    if args.docs_only is not None:
+        result = json.loads(args.docs_only.read_text(encoding="utf-8"))
+        plot(result, PLOT)
+        update_docs(result, render_markdown(result))
+        return 0
     skip = {part.strip() for part in args.skip.split(",") if part.strip()}
     rounds = args.rounds or (2 if args.quick else 3)
     flake8_rounds = args.flake8_rounds or rounds
@@ -720,7 +778,8 @@ def main(argv: list[str] | None = None) -> int:
     output.with_suffix(".md").write_text(markdown, encoding="utf-8")
     if not args.quick:
         plot(result, PLOT)
-        print(f"wrote {output}, {output.with_suffix('.md')} and {PLOT}")
+        update_docs(result, markdown)
+        print(f"wrote {output}, {output.with_suffix('.md')}, {PLOT} and {DOC}")
     else:
         plot(result, output.with_suffix(".png"))
         print(f"wrote {output} and {output.with_suffix('.md')}")
