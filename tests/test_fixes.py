@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from pre_commit.clientlib import load_manifest
 
 from async_pitfalls_lint.analysis import reset_analyses
 from async_pitfalls_lint.api import check_paths
@@ -704,3 +705,43 @@ def test_odd_shapes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "\ndef settings_dependency():\n" in fixed
     assert "async def handed_over():\n    await asyncio.sleep(0.1)\n" in fixed
     _assert_parses_and_compiles(fixed, "app.py")
+
+
+# -- the pre-commit hook --------------------------------------------------------------------------
+def test_precommit_fix_hook_fixes_then_passes(tmp_path: Path) -> None:
+    manifest = Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml"
+    hook = {entry["id"]: entry for entry in load_manifest(str(manifest))}["async-pitfalls-lint-fix"]
+    command = Path(sys.executable).parent / "async-pitfalls-lint"
+    local = {
+        "id": hook["id"],
+        "name": hook["name"],
+        "entry": hook["entry"].replace("async-pitfalls-lint", str(command), 1),
+        "language": "system",
+        "types": hook["types"],
+        "require_serial": hook["require_serial"],
+    }
+    repo = make_project(tmp_path / "service", {"app.py": APP})
+    config = {"repos": [{"repo": "local", "hooks": [local]}]}
+    (repo / ".pre-commit-config.yaml").write_text(json.dumps(config), encoding="utf-8")
+    for args in (["init", "-q"], ["config", "user.email", "dev@example.com"], ["add", "."]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "home"), "PRE_COMMIT_COLOR": "never"}
+
+    def pre_commit() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pre_commit", "run", "--all-files"],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+
+    first = pre_commit()
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "files were modified by this hook" in first.stdout
+    assert "await asyncio.sleep(1)" in (repo / "app.py").read_text(encoding="utf-8")
+    subprocess.run(["git", "add", "app.py"], cwd=repo, check=True)
+    second = pre_commit()
+    assert second.returncode == 0, second.stdout + second.stderr
