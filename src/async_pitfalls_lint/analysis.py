@@ -19,7 +19,7 @@ from async_pitfalls_lint.facts import CallSite, FunctionFacts, Ref, ref_text
 from async_pitfalls_lint.fixes import attach_fixes
 from async_pitfalls_lint.knowledge import KnowledgeBase, build_knowledge
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, Span
-from async_pitfalls_lint.names import Resolver
+from async_pitfalls_lint.names import Arguments, Resolver
 from async_pitfalls_lint.project import Project, project_root_for
 from async_pitfalls_lint.routes import RouteFinder
 from async_pitfalls_lint.scopes import EventLoopIndex, Reason
@@ -105,8 +105,9 @@ class Analysis:
         scope = reason.describe(_short(function.qualname))
         blocking: list[CallFinding] = []
         findings: list[Finding] = []
+        frames = self.index.arguments.get((path, function.qualname), [])
         for site in function.calls:
-            classified = self.classifier.classify(path, site)
+            classified = self._classify(path, site, frames)
             if classified.kind == "blocking":
                 if self._covered(path, function, site, classified):
                     continue
@@ -124,6 +125,17 @@ class Analysis:
             findings.extend(check(context))
         findings = attach_fixes(self, path, display, function, reason, blocking, findings)
         return [dataclasses.replace(finding, function=function.qualname) for finding in findings]
+
+    def _classify(self, path: str, site: CallSite, frames: list[Arguments]) -> Classified:
+        """Classify a call as written, then with the typed arguments callers pass to the
+        function's unannotated parameters (`async def handle(ws, db)` called with a Session)."""
+        classified = self.classifier.classify(path, site)
+        for arguments in frames:
+            if classified.kind in ("blocking", "helper"):
+                break
+            with self.resolver.frame_for(None, arguments):
+                classified = self.classifier.classify(path, site)
+        return classified
 
     def _covered(
         self, path: str, function: FunctionFacts, site: CallSite, found: Classified

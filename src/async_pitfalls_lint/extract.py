@@ -607,6 +607,13 @@ class Extractor:
         for shadow in self._shadowed:
             if name in shadow:
                 return None
+        function = self._current_function()
+        if function is not None:
+            bound = function.locals.get(name)
+            if bound:
+                # Remember how many assignments precede this use: a later `client = Llama()`
+                # must not blur `client = Redis()` for the calls in between.
+                return ("n", self._scope.id, name, len(bound))
         return ("n", self._scope.id, name)
 
     def _attribute(self, node: cst.Attribute) -> Ref | None:

@@ -143,6 +143,21 @@ def iter_python_files(
         yield from _walk(os.fspath(root), excludes, ignore, use_gitignore, suffixes, seen)
 
 
+def _may_read(entry: os.DirEntry[str]) -> bool:
+    """Whether a walked entry should be read: a regular file, or a symlink that leads nowhere
+    (dangling, or a loop), which is then reported as unreadable. FIFOs, sockets and devices
+    named `*.py` are skipped: reading one could block forever or never end."""
+    try:
+        if entry.is_file():
+            return True
+        if not entry.is_symlink():
+            return False
+        os.stat(entry.path)
+    except OSError:
+        return True
+    return False
+
+
 def _walk(
     root: str,
     excludes: tuple[str, ...],
@@ -175,14 +190,14 @@ def _walk(
             full = os.path.abspath(entry.path)
             try:
                 is_dir = entry.is_dir()
-            except OSError:
-                continue
+            except OSError:  # a symlink loop: kept as a file, reported as unreadable
+                is_dir = False
             if _excluded_name(name, excludes) or (use_gitignore and ignore.ignored(full, is_dir)):
                 continue
             if is_dir:
                 if not is_virtualenv(entry.path):
                     subfolders.append(entry.path)
-            elif name.endswith(suffixes) and full not in seen:
+            elif name.endswith(suffixes) and full not in seen and _may_read(entry):
                 seen.add(full)
                 yield Path(entry.path)
         stack.extend(reversed(subfolders))

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from async_pitfalls_lint.facts import ClassFacts, FunctionFacts, ModuleFacts, Ref
+from async_pitfalls_lint.facts import CallSite, ClassFacts, FunctionFacts, ModuleFacts, Ref
 
 if TYPE_CHECKING:
     from async_pitfalls_lint.knowledge import KnowledgeBase
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 Value = tuple[Any, ...]
 Receiver = tuple[str, str, bool]  # (path, class qualname, exact type)
+# Values a call site passes to a function's unannotated parameters: (path, qualname, pairs).
+Arguments = tuple[str, str, tuple[tuple[str, "Value"], ...]]
+Frame = tuple[Receiver | None, Arguments | None]
 
 _NONE: Value = ("none",)
 _MAX_DEPTH = 60
@@ -54,10 +57,11 @@ class Resolver:
     def __init__(self, project: Project, kb: KnowledgeBase) -> None:
         self.project = project
         self.kb = kb
-        self._memo: dict[tuple[str, Ref, bool, Receiver | None], Value | None] = {}
-        self._active: set[tuple[str, Ref, bool, Receiver | None]] = set()
-        # The class `self` is bound to while analysing a method for a known receiver.
-        self.context: Receiver | None = None
+        self._memo: dict[tuple[str, Ref, bool, Frame], Value | None] = {}
+        self._active: set[tuple[str, Ref, bool, Frame]] = set()
+        # While analysing a function for one call: the class `self` is bound to, and the values
+        # passed to its unannotated parameters.
+        self.frame: Frame = (None, None)
         self._results: dict[tuple[str, str], Value | None] = {}
         self._active_results: set[tuple[str, str]] = set()
         self._mro: dict[tuple[str, str], list[tuple[str, str] | str]] = {}
@@ -67,7 +71,7 @@ class Resolver:
     def eval(self, path: str, ref: Ref | None, annotation: bool = False) -> Value | None:
         if ref is None:
             return None
-        key = (path, ref, annotation, self.context)
+        key = (path, ref, annotation, self.frame)
         if key in self._memo:
             return self._memo[key]
         if key in self._active or len(self._active) > _MAX_DEPTH:
@@ -83,7 +87,7 @@ class Resolver:
     def _eval(self, path: str, ref: Ref, annotation: bool) -> Value | None:
         tag = ref[0]
         if tag == "n":
-            return self.lookup(path, ref[1], ref[2], annotation)
+            return self.lookup(path, ref[1], ref[2], annotation, ref[3] if len(ref) > 3 else 0)
         if tag == "a":
             return self.attribute(self.eval(path, ref[1], annotation), ref[2])
         if tag == "c":
@@ -119,17 +123,65 @@ class Resolver:
         return None
 
     @contextmanager
-    def receiver(self, context: Receiver | None) -> Iterator[None]:
-        """Analyse code with `self` bound to the given class (exact or a possible subclass)."""
-        saved = self.context
-        self.context = context
+    def frame_for(
+        self, receiver: Receiver | None, arguments: Arguments | None = None
+    ) -> Iterator[None]:
+        """Analyse code with `self` bound to a class (exact or a possible subclass) and the
+        unannotated parameters of one function bound to a call site's argument values."""
+        saved = self.frame
+        self.frame = (receiver, arguments)
         try:
             yield
         finally:
-            self.context = saved
+            self.frame = saved
+
+    def bind_arguments(
+        self,
+        caller_path: str,
+        site: CallSite,
+        path: str,
+        function: FunctionFacts,
+        receiver: Receiver | None,
+    ) -> Arguments | None:
+        """Typed values the call passes to the callee's unannotated parameters, evaluated in
+        the caller's frame (`crud.get_user(db, 1)` with `db: Session` types `db` inside)."""
+        positional = [param for param in function.params if param.kind == "positional"]
+        if function.class_qualname is not None and receiver is not None:
+            positional = positional[1:]  # bound: `self` (or `cls`) is not passed
+        pairs: list[tuple[str, Value]] = []
+        for param, argument in zip(positional, site.args, strict=False):
+            self._bind(pairs, caller_path, param.name, param.annotation, argument)
+        for keyword, argument in site.kwargs:
+            named = function.param(keyword)
+            if named is not None and named.kind in ("positional", "keyword"):
+                self._bind(pairs, caller_path, named.name, named.annotation, argument)
+        return (path, function.qualname, tuple(sorted(pairs))) if pairs else None
+
+    def _bind(
+        self,
+        pairs: list[tuple[str, Value]],
+        caller_path: str,
+        name: str,
+        annotation: Ref | None,
+        argument: Ref | None,
+    ) -> None:
+        if annotation is not None or argument is None:
+            return
+        value = self.eval(caller_path, argument)
+        if value is not None and value[0] in ("xi", "pi"):
+            pairs.append((name, value))
+
+    def _argument(self, path: str, qualname: str, name: str) -> Value | None:
+        arguments = self.frame[1]
+        if arguments is None or arguments[0] != path or arguments[1] != qualname:
+            return None
+        for bound_name, value in arguments[2]:
+            if bound_name == name:
+                return value
+        return None
 
     def _self_value(self, path: str, qualname: str) -> Value:
-        context = self.context
+        context = self.frame[0]
         if context is not None and (path, qualname) in self.class_mro(context[0], context[1]):
             return (
                 ("pi", context[0], context[1], True)
@@ -139,10 +191,15 @@ class Resolver:
         return ("pi", path, qualname)
 
     # -- names ----------------------------------------------------------------------------------
-    def lookup(self, path: str, scope: str, name: str, annotation: bool = False) -> Value | None:
+    def lookup(
+        self, path: str, scope: str, name: str, annotation: bool = False, preceding: int = 0
+    ) -> Value | None:
+        """The value of a name used in `scope`; `preceding` counts the assignments to it that
+        come before the use in the same function (0: unknown, use them all)."""
         facts = self.project.facts_for(path)
         if facts is None:
             return None
+        start_scope = scope
         while scope:
             if scope.startswith("class:"):
                 class_facts = facts.classes.get(scope[6:])
@@ -159,8 +216,14 @@ class Resolver:
             if param is not None or name in function.locals:
                 values: list[Value | None] = []
                 if param is not None and name not in function.locals:
-                    values.append(self.parameter_value(path, param.annotation, param.default))
-                for bound in function.locals.get(name, ()):
+                    value = self.parameter_value(path, param.annotation, param.default)
+                    if value is None and param.annotation is None:
+                        value = self._argument(path, scope, name)
+                    values.append(value)
+                bindings = function.locals.get(name, [])
+                if preceding and scope == start_scope:
+                    bindings = bindings[:preceding]
+                for bound in bindings:
                     values.append(self.eval(path, bound))
                 return _merge(values)
             scope = function.parent_scope
@@ -354,11 +417,11 @@ class Resolver:
     def class_mro(self, path: str, qualname: str) -> list[tuple[str, str] | str]:
         """Project classes (path, qualname) and external base names, in lookup order."""
         key = (path, qualname)
-        saved, self.context = self.context, None  # base classes never depend on `self`
+        saved, self.frame = self.frame, (None, None)  # base classes never depend on a call
         try:
             return self._class_mro(key)
         finally:
-            self.context = saved
+            self.frame = saved
 
     def _class_mro(self, key: tuple[str, str]) -> list[tuple[str, str] | str]:
         path, qualname = key

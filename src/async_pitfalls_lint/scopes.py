@@ -13,8 +13,8 @@ import os
 from collections import deque
 from dataclasses import dataclass
 
-from async_pitfalls_lint.facts import Ref
-from async_pitfalls_lint.names import Resolver, qualified_name
+from async_pitfalls_lint.facts import CallSite, Ref
+from async_pitfalls_lint.names import Arguments, Resolver, qualified_name, receiver_of
 from async_pitfalls_lint.project import Project
 from async_pitfalls_lint.routes import Handler, RouteFinder
 
@@ -49,6 +49,8 @@ class EventLoopIndex:
         self.routes = routes
         self.scope = scope
         self._reasons: dict[tuple[str, str], Reason] | None = None
+        # Typed values call sites pass to each coroutine's unannotated parameters (a few).
+        self.arguments: dict[tuple[str, str], list[Arguments]] = {}
         self.handlers: list[Handler] = []
 
     def reasons_in(self, path: str) -> dict[str, Reason]:
@@ -96,7 +98,7 @@ class EventLoopIndex:
             handlers.extend(self.routes.handlers_in(path))
         self.handlers = handlers
         reasons: dict[tuple[str, str], Reason] = {}
-        queue: deque[tuple[str, str]] = deque()
+        queue: deque[tuple[str, str, Arguments | None]] = deque()
         handlers.extend(self._background_tasks_of_sync_handlers(handlers))
         for handler in sorted(handlers, key=_handler_priority):
             key = (handler.path, handler.qualname)
@@ -104,14 +106,24 @@ class EventLoopIndex:
             runs_on_loop = handler.is_async or handler.kind == "event_handler"
             if runs_on_loop and key not in reasons:
                 reasons[key] = Reason(handler)
-                queue.append(key)
+                queue.append((*key, None))
         while queue:
-            path, qualname = queue.popleft()
+            path, qualname, arguments = queue.popleft()
             reason = reasons[(path, qualname)]
-            for target in self._coroutines_used_by(path, qualname):
+            with self.resolver.frame_for(None, arguments):
+                edges = self._edges(path, qualname)
+            for target, target_arguments in edges:
                 if target not in reasons:
                     reasons[target] = Reason(reason.handler, (*reason.via, _name(qualname)))
-                    queue.append(target)
+                    queue.append((*target, None))
+                seen = self.arguments.setdefault(target, [])
+                if (
+                    target_arguments is not None
+                    and target_arguments not in seen
+                    and len(seen) < _MAX_BINDINGS
+                ):
+                    seen.append(target_arguments)
+                    queue.append((*target, target_arguments))
         self._reasons = reasons
         return reasons
 
@@ -155,27 +167,36 @@ class EventLoopIndex:
         return order
 
     def _coroutines_used_by(self, path: str, qualname: str) -> list[tuple[str, str]]:
+        return [target for target, _ in self._edges(path, qualname)]
+
+    def _edges(self, path: str, qualname: str) -> list[tuple[tuple[str, str], Arguments | None]]:
+        """Project coroutines a function calls, awaits or hands over, each with the typed values
+        the call passes to its unannotated parameters (evaluated in the current frame)."""
         facts = self.project.facts_for(path)
         function = facts.functions.get(qualname) if facts is not None else None
         if function is None:
             return []
-        found: list[tuple[str, str]] = []
+        found: list[tuple[tuple[str, str], Arguments | None]] = []
         for site in function.calls:
-            self._collect(path, site.callee, found, called=True)
+            self._collect(path, site.callee, found, site)
             for argument in (*site.args, *(value for _, value in site.kwargs)):
                 if argument is not None and argument[0] in ("n", "a"):
-                    self._collect(path, argument, found, called=False)
+                    self._collect(path, argument, found, None)
         for site in function.lambda_calls:
-            self._collect(path, site.callee, found, called=True)
+            self._collect(path, site.callee, found, site)
         for bindings in function.locals.values():
             for bound in bindings:
-                # Dispatch tables: `handlers = {"join": on_join, ...}` then `await handlers[kind]()`.
+                # Dispatch tables: `handlers = {"join": on_join}`, then `await handlers[kind]()`.
                 for item in _table_items(bound):
-                    self._collect(path, item, found, called=False)
+                    self._collect(path, item, found, None)
         return found
 
     def _collect(
-        self, path: str, ref: Ref | None, into: list[tuple[str, str]], called: bool
+        self,
+        path: str,
+        ref: Ref | None,
+        into: list[tuple[tuple[str, str], Arguments | None]],
+        site: CallSite | None,
     ) -> None:
         value = self.resolver.eval(path, ref)
         if value is None:
@@ -184,17 +205,23 @@ class EventLoopIndex:
         if value[0] == "pf":
             targets.append((value[1], value[2]))
             targets.extend((path, qualname) for path, qualname, _ in self.resolver.overrides(value))
-        elif value[0] == "pi" and called:
+        elif value[0] == "pi" and site is not None:
             method = self.resolver.find_method(value[1], value[2], "__call__")
             if method is not None:
                 targets.append(method)
         for target in targets:
             facts = self.project.facts_for(target[0])
             function = facts.functions.get(target[1]) if facts is not None else None
-            if function is not None and function.is_async:
-                into.append(target)
+            if function is None or not function.is_async:
+                continue
+            arguments = None
+            if site is not None:
+                receiver = receiver_of(value) if value[0] == "pf" else None
+                arguments = self.resolver.bind_arguments(path, site, target[0], function, receiver)
+            into.append((target, arguments))
 
 
+_MAX_BINDINGS = 3
 _PRIORITY = {"route": 0, "websocket": 1, "middleware": 2, "dependency": 3}
 
 

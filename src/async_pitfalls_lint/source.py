@@ -99,10 +99,8 @@ def parse_module(text: str) -> cst.Module:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         # The interpreter's message is the one users know; libcst's when only it objects.
-        raise SourceProblem(
-            problem
-            or f"syntax error at line {error.raw_line}, column {error.raw_column + 1}: {error.message}"
-        ) from None
+        position = f"line {error.raw_line}, column {error.raw_column + 1}"
+        raise SourceProblem(problem or f"syntax error at {position}: {error.message}") from None
     except RecursionError:
         raise SourceProblem("nesting too deep for the parser") from None
     except MemoryError:

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ref_text
 from async_pitfalls_lint.knowledge import BlockingEntry, KnowledgeBase
 from async_pitfalls_lint.model import ChainStep
-from async_pitfalls_lint.names import Receiver, Resolver, Value, qualified_name, receiver_of
+from async_pitfalls_lint.names import (
+    Arguments,
+    Receiver,
+    Resolver,
+    Value,
+    qualified_name,
+    receiver_of,
+)
 from async_pitfalls_lint.project import Project
 
 
@@ -66,8 +73,10 @@ class CallClassifier:
         self.resolver = resolver
         self.kb = kb
         self.max_depth = max_depth
-        self._chains: dict[tuple[str, str, Receiver | None], dict[str, Chain]] = {}
-        self._active: set[tuple[str, str, Receiver | None]] = set()
+        self._chains: dict[
+            tuple[str, str, Receiver | None, Arguments | None], dict[str, Chain]
+        ] = {}
+        self._active: set[tuple[str, str, Receiver | None, Arguments | None]] = set()
         self._cutoffs = 0  # cycles and depth limits met; a None found under one is not final
 
     def function(self, path: str, qualname: str) -> FunctionFacts | None:
@@ -89,18 +98,21 @@ class CallClassifier:
             return Classified("blocking", value, entry, qualified_name(value)) if entry else NOTHING
         if tag == "pf":
             targets = [(value[1], value[2], receiver_of(value)), *self.resolver.overrides(value)]
-            return self._project_call(value, targets, site, depth)
+            return self._project_call(path, value, targets, site, depth)
         if tag in ("pc", "pi"):
             method_name = "__init__" if tag == "pc" else "__call__"
             method = self.resolver.find_method(value[1], value[2], method_name)
             if method is None:
                 return NOTHING
             exact = tag == "pc" or (len(value) > 3 and bool(value[3]))
-            return self._project_call(value, [(*method, (value[1], value[2], exact))], site, depth)
+            return self._project_call(
+                path, value, [(*method, (value[1], value[2], exact))], site, depth
+            )
         return NOTHING
 
     def _project_call(
         self,
+        caller_path: str,
         value: Value,
         targets: list[tuple[str, str, Receiver | None]],
         site: CallSite,
@@ -124,7 +136,10 @@ class CallClassifier:
                 continue
             if self._never_blocks_twice(target_path, implementation):
                 continue
-            found = self.chains_for(target_path, target_qualname, depth + 1, receiver)
+            arguments = self.resolver.bind_arguments(
+                caller_path, site, target_path, implementation, receiver
+            )
+            found = self.chains_for(target_path, target_qualname, depth + 1, receiver, arguments)
             for category, chain in found.items():
                 chains.setdefault(category, chain)
         if not chains:
@@ -156,7 +171,12 @@ class CallClassifier:
         return self._most_severe(chains) if chains else None
 
     def chains_for(
-        self, path: str, qualname: str, depth: int = 1, receiver: Receiver | None = None
+        self,
+        path: str,
+        qualname: str,
+        depth: int = 1,
+        receiver: Receiver | None = None,
+        arguments: Arguments | None = None,
     ) -> dict[str, Chain]:
         """For each category reached, the first chain (in source order) to a blocking call."""
         function = self.function(path, qualname)
@@ -164,7 +184,7 @@ class CallClassifier:
             return {}
         if function.class_qualname is None:
             receiver = None
-        key = (path, qualname, receiver)
+        key = (path, qualname, receiver, arguments)
         cached = self._chains.get(key)
         if cached is not None:
             # Computed from a shallower caller: keep only chains that fit under max-depth here.
@@ -179,7 +199,7 @@ class CallClassifier:
         self._active.add(key)
         cutoffs = self._cutoffs
         try:
-            with self.resolver.receiver(receiver):
+            with self.resolver.frame_for(receiver, arguments):
                 chains = self._blocking_calls(path, function, depth)
         finally:
             self._active.discard(key)
