@@ -745,3 +745,13 @@ def test_precommit_fix_hook_fixes_then_passes(tmp_path: Path) -> None:
     subprocess.run(["git", "add", "app.py"], cwd=repo, check=True)
     second = pre_commit()
     assert second.returncode == 0, second.stdout + second.stderr
+
+
+def test_noqa_findings_are_not_fixed(tmp_path: Path) -> None:
+    source = APP.replace(
+        "    time.sleep(1)\n", "    time.sleep(1)  # noqa: APL101\n    time.sleep(2)\n"
+    )
+    project = make_project(tmp_path / "p", {"app.py": source})
+    assert run_cli("fix", "-q", cwd=project).returncode == 0
+    fixed = (project / "app.py").read_text(encoding="utf-8")
+    assert "    time.sleep(1)  # noqa: APL101\n    await asyncio.sleep(2)\n" in fixed
