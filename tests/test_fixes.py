@@ -755,3 +755,30 @@ def test_noqa_findings_are_not_fixed(tmp_path: Path) -> None:
     assert run_cli("fix", "-q", cwd=project).returncode == 0
     fixed = (project / "app.py").read_text(encoding="utf-8")
     assert "    time.sleep(1)  # noqa: APL101\n    await asyncio.sleep(2)\n" in fixed
+
+
+def test_unsafe_fixes_on_the_shared_fuzzing_modules() -> None:
+    """The same properties on tests/fuzzing.py's FastAPI module generator (blocking calls,
+    offloads, helpers, import styles and aliases), when that module is there."""
+    fuzzing = pytest.importorskip("fuzzing")
+
+    @hypothesis_settings(
+        max_examples=fuzzing.examples(20) if hasattr(fuzzing, "examples") else 20,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(module=fuzzing.fastapi_modules())
+    def check(module: object) -> None:
+        source = module.source  # type: ignore[attr-defined]
+        compile(source, "generated.py", "exec", dont_inherit=True)
+        with tempfile.TemporaryDirectory() as folder:
+            project = make_project(Path(folder) / "p", {"app.py": source})
+            old = os.getcwd()
+            os.chdir(project)
+            try:
+                _check_fix_properties(project)
+            finally:
+                os.chdir(old)
+
+    check()
