@@ -30,6 +30,7 @@ from pre_commit.clientlib import load_manifest
 from async_pitfalls_lint.analysis import reset_analyses
 from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.config import load_settings
+from async_pitfalls_lint.fixes import attach
 from async_pitfalls_lint.fixes.apply import apply_edits, apply_fixes, compatible, fix_paths
 from async_pitfalls_lint.model import Edit, Finding, Fix, Span
 
@@ -782,3 +783,18 @@ def test_unsafe_fixes_on_the_shared_fuzzing_modules() -> None:
                 os.chdir(old)
 
     check()
+
+
+def test_a_failing_fix_builder_never_costs_the_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> Fix:
+        raise IndexError("boom")
+
+    monkeypatch.setitem(attach.RECIPES, "asyncio-sleep", broken)
+    project = make_project(tmp_path / "p", {"app.py": APP})
+    monkeypatch.chdir(project)
+    [(_, finding)] = _findings(project)
+    assert finding.code == "APL101"
+    assert finding.fix is None
+    assert finding.fix_unavailable == "building the fix failed (IndexError: boom)"

@@ -91,6 +91,9 @@ def attach_fixes(
             fix = _build(analysis, path, source, reason, blocking, finding)
         except Unavailable as problem:
             attached.append(dataclasses.replace(finding, fix=None, fix_unavailable=str(problem)))
+        except Exception as error:  # a fixer bug must never cost the finding itself
+            why = f"building the fix failed ({type(error).__name__}: {error})"
+            attached.append(dataclasses.replace(finding, fix=None, fix_unavailable=why))
         else:
             attached.append(dataclasses.replace(finding, fix=fix, fix_unavailable=""))
     return _supersede(attached, function)

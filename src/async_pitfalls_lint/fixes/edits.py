@@ -117,7 +117,8 @@ def to_thread_fix(source: Source, site: CallSite) -> Fix:
     paren = skip_blanks(text, site.callee_end)
     if paren >= site.end or text[paren] != "(":
         raise Unavailable("cannot find the call's arguments")
-    empty = text[skip_blanks(text, paren + 1)] == ")"
+    inside = skip_blanks(text, paren + 1)
+    empty = text[inside : inside + 1] == ")"
     between = text[site.callee_end : paren]
     replace_from = site.callee_end if between.strip(" \t") == "" else paren
     edits: list[Edit] = []
