@@ -276,7 +276,7 @@ def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (
             '[tool.async-pitfalls-lint.extra-blocking]\n"mylib.get" = "network"\n',
             "[tool.async-pitfalls-lint] extra-blocking: category for 'mylib.get' must be one of "
-            "sleep, http, file, db, subprocess, cpu, wait, not 'network'",
+            "sleep, http, file, db, subprocess, cpu, wait, fsmeta, not 'network'",
         ),
         (
             'extra-blocking = ["mylib.get"]\n',

@@ -16,7 +16,7 @@ def async_route_never_awaits(context: CheckContext) -> list[Finding]:
         or reason.handler.kind not in ("route", "dependency")
     ):
         return []
-    # Only calls the user asked to hear about count (APL108 metadata queries are opt-in).
+    # Opt-in categories (APL108 metadata queries) count only when enabled.
     blocking = [call for call in context.blocking if _reported(context, call.classified.category)]
     if not blocking:
         return []
@@ -34,6 +34,5 @@ def async_route_never_awaits(context: CheckContext) -> list[Finding]:
 
 def _reported(context: CheckContext, category: str) -> bool:
     catalog = context.analysis.catalog
-    return context.analysis.selection.enabled(
-        catalog.code_for("blocking-call", category), context.display
-    )
+    rule = catalog[catalog.code_for("blocking-call", category)]
+    return rule.default or context.analysis.selection.enabled(rule.code, context.display)
