@@ -8,11 +8,15 @@ on a dedicated thread with a large stack, and recursion errors become a file pro
 from __future__ import annotations
 
 import ast
+import codecs
 import io
+import os
+import sys
 import threading
 import tokenize
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -20,6 +24,13 @@ import libcst as cst
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 _BIG_STACK = 512 * 1024 * 1024
+# Python frames allowed on the parser thread. Walking a libcst tree recurses a few frames per
+# level of nesting, and valid Python nests up to the interpreter's own limit (a few thousand
+# `elif`s or `+` terms), far past the default of 1000; the large C stack has room for this.
+_DEEP_RECURSION = 20_000
+# The limit the interpreter compiles files with: the syntax check runs under it, so a file is
+# refused as too deep exactly when Python itself would refuse it.
+_NORMAL_RECURSION = sys.getrecursionlimit()
 _T = TypeVar("_T")
 
 
@@ -44,18 +55,53 @@ def decode_source(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceText
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
+        if str(error.msg).startswith("invalid or missing encoding declaration"):
+            # No coding comment, and the first lines are not UTF-8.
+            raise SourceProblem(_not_utf8(data)) from None
         raise SourceProblem(f"bad encoding declaration: {error.msg}") from None
     try:
         text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as error:
+    except UnicodeDecodeError as error:
+        if codecs.lookup(encoding).name == "utf-8":
+            raise SourceProblem(_not_utf8(data)) from None
+        line = data[: error.start].count(b"\n") + 1
+        raise SourceProblem(
+            f"line {line} cannot be decoded as {encoding}, the encoding the file declares: "
+            f"{error.reason}"
+        ) from None
+    except LookupError as error:
         raise SourceProblem(f"cannot decode file as {encoding}: {error}") from None
     if text.startswith("\ufeff"):
         text = text[1:]
     return SourceText(text=text, encoding=encoding)
 
 
+def _not_utf8(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        return (
+            f"not valid UTF-8 (byte 0x{data[error.start]:02x} on line {line}) and no coding "
+            "comment (PEP 263) declares another encoding"
+        )
+    return "not valid UTF-8, and no coding comment (PEP 263) declares another encoding"
+
+
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+
+
+def _forget_parser_thread_after_fork() -> None:
+    # A forked worker (flake8 --jobs, the CLI's process pool) inherits the executor object but
+    # not its thread: submitting to it would wait forever. Start afresh in the child.
+    global _executor, _executor_lock  # noqa: PLW0603 - reset of the per-process parser thread
+    _executor = None
+    _executor_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parser_thread_after_fork)
 
 
 def _big_stack_executor() -> ThreadPoolExecutor:
@@ -79,10 +125,27 @@ def _big_stack_executor() -> ThreadPoolExecutor:
 
 
 def run_with_big_stack(function: Callable[[], _T]) -> _T:
-    """Run `function` on the parser thread (which has a large C stack) and return its result."""
+    """Run `function` on the parser thread (which has a large C stack, and there a recursion
+    limit to match) and return its result."""
     if threading.current_thread().name.startswith("apl-parse"):
         return function()
-    return _big_stack_executor().submit(function).result()
+    return _big_stack_executor().submit(_deep, function).result()
+
+
+def _deep(function: Callable[[], _T]) -> _T:
+    # The recursion limit is per interpreter, not per thread; the caller waits on our result.
+    with _recursion_limit(max(sys.getrecursionlimit(), _DEEP_RECURSION)):
+        return function()
+
+
+@contextmanager
+def _recursion_limit(limit: int) -> Iterator[None]:
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(limit)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 def parse_module(text: str) -> cst.Module:
@@ -96,7 +159,7 @@ def parse_module(text: str) -> cst.Module:
     if problem is not None and final:
         raise SourceProblem(problem)
     try:
-        return cst.parse_module(text)
+        module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         # The interpreter's message is the one users know; libcst's when only it objects.
         position = f"line {error.raw_line}, column {error.raw_column + 1}"
@@ -107,6 +170,58 @@ def parse_module(text: str) -> cst.Module:
         raise SourceProblem("file too large for the parser (out of memory)") from None
     except Exception as error:  # libcst raises a few undocumented errors on odd input
         raise SourceProblem(f"parser failed: {type(error).__name__}: {error}") from None
+    if problem is not None and not _uses_newer_syntax(module):
+        # libcst accepts some invalid code (b"é"); only newer syntax excuses the interpreter's
+        # objection.
+        raise SourceProblem(problem)
+    return module
+
+
+class _NewerSyntax(cst.CSTVisitor):
+    """Finds syntax the running interpreter's grammar lacks (that libcst's grammar has)."""
+
+    def __init__(self) -> None:
+        self.found = False
+        self._quotes: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if not self.found:
+            self.found = _newer(node, self._quotes[-1] if self._quotes else '"')
+        if isinstance(node, cst.FormattedString):
+            self._quotes.append(node.quote)
+        return not self.found
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if isinstance(original_node, cst.FormattedString):
+            self._quotes.pop()
+
+
+def _newer(node: cst.CSTNode, quote: str) -> bool:
+    version = sys.version_info
+    if isinstance(node, cst.TryStar):
+        return version < (3, 11)
+    if isinstance(node, (cst.TypeAlias, cst.TypeParameters)):
+        return version < (3, 12)
+    if isinstance(node, cst.TypeParam):
+        return version < (3, 13) and getattr(node, "default", None) is not None
+    if type(node).__name__ == "TemplatedString":  # t-strings (libcst >= 1.8)
+        return version < (3, 14)
+    if isinstance(node, cst.FormattedStringExpression):
+        return version < (3, 12) and _pep701(node, quote)
+    return False
+
+
+def _pep701(part: cst.FormattedStringExpression, quote: str) -> bool:
+    """Whether an f-string replacement field needs Python 3.12 (PEP 701): the enclosing quote, a
+    backslash or a comment inside it, or a line break in a single-quoted f-string."""
+    code = cst.Module([]).code_for_node(part.expression)  # format specs are visited apart
+    return quote[0] in code or "\\" in code or "#" in code or (len(quote) == 1 and "\n" in code)
+
+
+def _uses_newer_syntax(module: cst.Module) -> bool:
+    visitor = _NewerSyntax()
+    module.visit(visitor)
+    return visitor.found
 
 
 def syntax_problem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
@@ -131,7 +246,8 @@ def _interpreter_problem(text: str) -> tuple[str | None, bool]:
     """(problem, final): a problem is final unless the file may use syntax newer than the
     running interpreter, which libcst (with its own grammar) then decides on."""
     try:
-        compile(text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        with _recursion_limit(min(sys.getrecursionlimit(), _NORMAL_RECURSION)):
+            compile(text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         message = f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}"
         return message, any(part in str(error.msg) for part in _NESTING_MESSAGES)
