@@ -88,11 +88,18 @@ def make_venv(name: str, packages: list[str], force_root: bool = False) -> None:
     if force_root:  # always measure the checkout as it is now
         sh([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", ROOT])
         sh([python, "-m", "pip", "install", "-q", ROOT])
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True,
+                               text=True, check=False).stdout.strip()
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        (VENVS / name / "bench-installed.txt").write_text(
+            f"{head}{' + uncommitted src edits' if dirty else ''}, installed {stamp}\n")
 
 
-def setup_venvs() -> None:
+def setup_venvs(reinstall: bool = True) -> None:
     VENVS.mkdir(parents=True, exist_ok=True)
-    make_venv("apl", [*FLAKE8_PINS, RUFF_PIN, *TOOL_PINS], force_root=True)
+    make_venv("apl", [*FLAKE8_PINS, RUFF_PIN, *TOOL_PINS], force_root=reinstall)
     make_venv("async", [*FLAKE8_PINS, FLAKE8_ASYNC_PIN])
     make_venv("bare", list(FLAKE8_PINS))
 
@@ -345,7 +352,7 @@ COLD_RUNS: dict[Path, list[Run]] = {}  # CLI cold runs already measured, reused 
 
 
 def cli_comparisons(label: str, target: Path, rounds: int, jobs: int, changed: Path | None,
-                    workdir: Path) -> list[Comparison]:
+                    workdir: Path, cold_rounds: int | None = None) -> list[Comparison]:
     cli = [bin_("apl", "async-pitfalls-lint"), "check", "-q", "--exit-zero", f"--jobs={jobs}"]
     ruff_cache = workdir / "ruff-cache"
     ruff = [bin_("apl", "ruff"), "check", "--select", "ASYNC", "--exit-zero", "-q",
@@ -357,21 +364,20 @@ def cli_comparisons(label: str, target: Path, rounds: int, jobs: int, changed: P
         clear_caches(target)
         return measure([*cli, target], target)
 
-    cold = group(label + " cold", rounds, {
+    cold = group(label + " cold", cold_rounds if cold_rounds is not None else rounds, {
         "CLI cold": cli_cold,
         "parse all": lambda: measure([*parse, "--filter", "all", target]),
         "parse async": lambda: measure([*parse, "--filter", "async", target]),
         "ruff --no-cache": lambda: measure([*ruff, "--no-cache", target], target),
     })
     COLD_RUNS[target] = cold["CLI cold"]
-    for other, what in (("parse all", "libcst parse (all files)"),
-                        ("parse async", "libcst parse (files with async/Depends)"),
-                        ("ruff --no-cache", "ruff --no-cache")):
+    pairs = (("parse all", "libcst parse (all files)"),
+             ("parse async", "libcst parse (files with async/Depends)"),
+             ("ruff --no-cache", "ruff --no-cache"))
+    for other, what in pairs if cold["CLI cold"] else ():  # 0 rounds: the group comes from --resume
         out.append(Comparison(f"{label}: CLI cold vs {what}", "CLI cold", other, cold["CLI cold"], cold[other],
                               note="same rounds: the four commands alternate, order reversed every round"))
-    clear_caches(target)
-    shutil.rmtree(ruff_cache, ignore_errors=True)
-    measure([*cli, target], target)
+    measure([*cli, target], target)  # fills whatever the cold rounds left missing
     measure([*ruff, target], target)
     out.append(ab(f"{label}: CLI warm vs ruff warm", "CLI warm", "ruff warm", rounds,
                   lambda: measure([*cli, target], target), lambda: measure([*ruff, target], target),
@@ -493,13 +499,19 @@ def versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
         "async-pitfalls-lint": out([bin_("apl", "async-pitfalls-lint"), "--version"]).split()[-1],
-        "commit": out(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]),
+        "commit": _installed(),
         "flake8 (apl venv)": out([bin_("apl", "flake8"), "--version"]).replace("\n", " "),
         "flake8 (async venv)": out([bin_("async", "flake8"), "--version"]).replace("\n", " "),
         "flake8 (bare venv)": out([bin_("bare", "flake8"), "--version"]).replace("\n", " "),
         "ruff": out([bin_("apl", "ruff"), "--version"]),
         "libcst": out([venv_python("apl"), "-c", "import libcst,importlib.metadata as m;print(m.version('libcst'))"]),
     }
+
+
+def _installed() -> str:
+    """The revision of the checkout installed in the apl venv (it may predate HEAD with --keep-install)."""
+    stamp = VENVS / "apl" / "bench-installed.txt"
+    return stamp.read_text().strip() if stamp.exists() else "unknown"
 
 
 def machine() -> dict[str, object]:
@@ -633,7 +645,7 @@ def update_docs(result: dict[str, object], markdown: str) -> None:
     block = [DOC_START, "", f"### Latest run: {result['date'][:10]}", "",
              f"Machine: {result['machine'].get('cpu', '?')}, {result['machine']['cpus']} CPUs, "
              f"{result['machine'].get('memory_gb', '?')} GB, {result['machine']['platform']}; shared and busy. "
-             f"async-pitfalls-lint {v['async-pitfalls-lint']} (commit {v['commit']} + working tree), "
+             f"async-pitfalls-lint {v['async-pitfalls-lint']} (installed from {v['commit']}), "
              f"Python {v['python']}, libcst {v['libcst']}, {v['ruff']}, "
              f"flake8 venvs: `{v['flake8 (async venv)']}`. Rounds: {result['rounds']} "
              f"({result['flake8_rounds']} for the flake8 comparisons), jobs {result['jobs']}. "
@@ -692,16 +704,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small smoke run: 3 packages, apps of 100 and 300")
     parser.add_argument("--rounds", type=int, default=None, help="A/B rounds per comparison (default 3, quick 2)")
     parser.add_argument("--flake8-rounds", type=int, default=None, help="rounds for the slow flake8 comparisons")
+    parser.add_argument("--package-rounds", type=int, default=None,
+                        help="rounds of the cold CLI group on the package corpus (slowest; 0 = take it from --resume)")
+    parser.add_argument("--resume", type=Path, default=None,
+                        help="a JSON result whose comparisons are kept (for sections skipped in this run)")
     parser.add_argument("--workdir", type=Path, default=HERE / ".corpus")
     parser.add_argument("--skip", default="", help="comma list of: flake8,cli,corpus-cli,scaling,scope,profile")
     parser.add_argument("--output", type=Path, default=None, help="JSON result (default results/latest.json)")
     parser.add_argument("--docs-only", type=Path, default=None,
                         help="only redraw the plot and docs/performance.md from a JSON result")
+    parser.add_argument("--keep-install", action="store_true",
+                        help="measure the checkout installed by a previous run (no reinstall)")
     parser.add_argument("--in-venv", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.in_venv:  # set up, then run the measurements inside the apl venv (psutil, matplotlib)
         if args.docs_only is None or not venv_python("apl").exists():
-            setup_venvs()
+            setup_venvs(reinstall=not args.keep_install)
         os.execv(str(venv_python("apl")), [str(venv_python("apl")), __file__, *(argv or sys.argv[1:]), "--in-venv"])
     if args.docs_only is not None:
         result = json.loads(args.docs_only.read_text(encoding="utf-8"))
@@ -744,20 +762,37 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, indent=1), flush=True)
     result["startup_seconds"] = round(startup(5), 3)
     comparisons: list[Comparison] = []
+    kept: list[dict[str, object]] = []
+    if args.resume is not None:
+        previous = json.loads(args.resume.read_text(encoding="utf-8"))
+        kept = list(previous.get("comparisons", []))
+        result["resumed_from"] = {"file": args.resume.name, "date": previous.get("date"),
+                                  "comparisons": [c["name"] for c in kept]}
+    output = args.output or (RESULTS / ("quick.json" if args.quick else "latest.json"))
+
+    def save_partial() -> None:
+        result["comparisons"] = kept + [c.summary() for c in comparisons]
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.with_suffix(".partial.json.tmp").write_text(json.dumps(result, indent=2) + "\n")
     if "flake8" not in skip:
         print(f"== flake8 on {f8_files} files ({f8_lines} lines)", flush=True)
         comparisons += flake8_comparisons(flake8_targets, flake8_rounds, workdir)
+        save_partial()
     changed = largest / "app" / "routers" / sorted(os.listdir(largest / "app" / "routers"))[-1]
     if "corpus-cli" not in skip:
         print(f"== CLI on the package corpus ({corpus_files} files, {corpus_lines} lines)", flush=True)
-        comparisons += cli_comparisons("packages", packages_root, rounds, jobs, None, workdir)
+        comparisons += cli_comparisons("packages", packages_root, rounds, jobs, None, workdir,
+                                       cold_rounds=args.package_rounds)
+        save_partial()
     if "cli" not in skip:
         print(f"== CLI on {largest.name}", flush=True)
         comparisons += cli_comparisons(largest.name, largest, rounds, jobs, changed, workdir)
+        save_partial()
     if "scope" not in skip:
         print(f"== --scope on {largest.name}", flush=True)
         comparisons.append(scope_comparison(largest, rounds, jobs))
-    result["comparisons"] = [c.summary() for c in comparisons]
+    result["comparisons"] = kept + [c.summary() for c in comparisons]
+    save_partial()
     result["scaling"] = scaling(apps, rounds, jobs) if "scaling" not in skip else []
     if "profile" not in skip:
         print("== profiling (py-spy)", flush=True)
@@ -772,8 +807,6 @@ def main(argv: list[str] | None = None) -> int:
     result["targets"] = targets(result)
     markdown = render_markdown(result)
     print("\n" + markdown, flush=True)
-    output = args.output or (RESULTS / ("quick.json" if args.quick else "latest.json"))
-    output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     output.with_suffix(".md").write_text(markdown, encoding="utf-8")
     if not args.quick:
