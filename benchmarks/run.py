@@ -104,9 +104,9 @@ def setup_venvs(reinstall: bool = True) -> None:
     make_venv("bare", list(FLAKE8_PINS))
 
 
-def setup_corpus(workdir: Path, names: list[str]) -> dict[str, Path]:
+def setup_corpus(workdir: Path, names: list[str], folder: str = "packages") -> dict[str, Path]:
     downloads = workdir / "downloads"
-    packages = workdir / "packages"
+    packages = workdir / folder
     downloads.mkdir(parents=True, exist_ok=True)
     packages.mkdir(parents=True, exist_ok=True)
     found: dict[str, Path] = {}
@@ -733,11 +733,11 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir.resolve()
     prepare_workdir(workdir)
     names = QUICK_CORPUS if args.quick else [name for name, _ in CORPUS]
-    packages = setup_corpus(workdir, names)
+    packages = setup_corpus(workdir, names, "packages-quick" if args.quick else "packages")
     apps = setup_apps(workdir, QUICK_APP_SIZES if args.quick else APP_SIZES)
     smallest, largest = apps[min(apps)], apps[max(apps)]
-    packages_root = workdir / "packages"
-    for name in list(packages_root.iterdir()):  # only the pinned packages take part
+    packages_root = next(iter(packages.values())).parent
+    for name in list(packages_root.iterdir()):  # only the pinned packages take part (drop old pins)
         if name.is_dir() and name not in packages.values():
             shutil.rmtree(name)
     result: dict[str, object] = {
