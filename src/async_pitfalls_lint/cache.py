@@ -3,8 +3,9 @@
 Entries are keyed by a hash of the file's bytes, and live in a folder named after the tool
 version and a hash of the packaged data, so a new version never reads an old entry. Writes go
 to a temporary file that is atomically renamed, so a killed run or two concurrent runs never
-leave a partial entry; a damaged entry reads as a miss. A cache folder that cannot be written
-turns caching off with one warning.
+leave a partial entry. Each entry starts with a magic tag, its key and a digest of its payload:
+a truncated, damaged or foreign file reads as a miss (and is rewritten), never as facts. A cache
+folder that cannot be written turns caching off with one warning on standard error.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import hashlib
 import os
 import pickle
+import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -20,7 +22,10 @@ from pathlib import Path
 from async_pitfalls_lint import __version__
 
 CACHE_DIR_NAME = ".async_pitfalls_lint_cache"
-_FORMAT = 1
+_FORMAT = 2
+_MAGIC = b"APLC\x02"
+_DIGEST_SIZE = 16
+_warned: set[str] = set()  # cache folders already warned about, once per process
 
 
 def content_key(data: bytes) -> str:
@@ -66,6 +71,9 @@ class DiskCache:
     def _disable(self, error: OSError) -> None:
         self.enabled = False
         self.warning = f"cache disabled: cannot write to {self.base}: {error.strerror or error}"
+        if str(self.base) not in _warned:
+            _warned.add(str(self.base))
+            print(f"async-pitfalls-lint: warning: {self.warning}", file=sys.stderr)
 
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.pickle"
@@ -75,12 +83,17 @@ class DiskCache:
             return None
         try:
             with open(self._entry(key), "rb") as handle:
-                value: object = pickle.load(handle)
-                return value
-        except FileNotFoundError:
+                data = handle.read()
+        except OSError:
             return None
-        except Exception:  # a truncated or foreign entry is a miss; it will be rewritten
+        payload = _unwrap(key, data)
+        if payload is None:  # truncated, damaged or foreign: a miss, rewritten by put()
             return None
+        try:
+            value: object = pickle.loads(payload)
+        except Exception:  # classes renamed under the same fingerprint: a miss as well
+            return None
+        return value
 
     def put(self, key: str, value: object) -> None:
         if not self.enabled:
@@ -92,9 +105,31 @@ class DiskCache:
         entry = self._entry(key)
         try:
             entry.parent.mkdir(exist_ok=True)
-            _atomic_write(entry, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            _atomic_write(entry, _wrap(key, payload))
         except OSError as error:
             self._disable(error)
+
+
+def _digest(key: str, payload: bytes) -> bytes:
+    return hashlib.blake2b(
+        payload, digest_size=_DIGEST_SIZE, person=b"apl-cache", key=key.encode()[:64]
+    ).digest()
+
+
+def _wrap(key: str, payload: bytes) -> bytes:
+    return _MAGIC + _digest(key, payload) + payload
+
+
+def _unwrap(key: str, data: bytes) -> bytes | None:
+    """The payload of an entry written for `key`, or None when it is not exactly that."""
+    start = len(_MAGIC) + _DIGEST_SIZE
+    if len(data) < start or not data.startswith(_MAGIC):
+        return None
+    payload = data[start:]
+    if data[len(_MAGIC) : start] != _digest(key, payload):
+        return None
+    return payload
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
