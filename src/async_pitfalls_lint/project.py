@@ -114,6 +114,7 @@ class Project:
         self._files: list[str] | None = None
         self._scans: dict[str, _TextScan] = {}
         self._framework: bool | None = None
+        self._base_index: dict[str, list[str]] | None = None
         cache_dir = settings.cache_dir or os.path.join(self.root, CACHE_DIR_NAME)
         self.cache: DiskCache | None = DiskCache(Path(cache_dir)) if settings.cache else None
         self.parse_count = 0
@@ -125,6 +126,7 @@ class Project:
         self._overrides[path] = data
         self._scans.pop(path, None)
         self._framework = None
+        self._base_index = None
         if self._files is not None and path not in self._files and path.endswith(".py"):
             self._files.append(path)  # an editor buffer not yet saved to disk
         loaded = self._loaded.get(path)
@@ -230,7 +232,12 @@ class Project:
 
     def files_naming_base(self, name: str) -> list[str]:
         """Project files with a class whose base list mentions `name` (a subclass prefilter)."""
-        return [path for path in self.python_files() if name in self._scan(path).base_names]
+        if self._base_index is None:
+            self._base_index = {}
+            for path in self.python_files():
+                for base in self._scan(path).base_names:
+                    self._base_index.setdefault(base, []).append(path)
+        return self._base_index.get(name, [])
 
     def python_files(self) -> list[str]:
         if self._files is None:

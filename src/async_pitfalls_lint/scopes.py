@@ -52,13 +52,14 @@ class EventLoopIndex:
         # Typed values call sites pass to each coroutine's unannotated parameters (a few).
         self.arguments: dict[tuple[str, str], list[Arguments]] = {}
         self.handlers: list[Handler] = []
+        self._by_path: dict[str, dict[str, Reason]] = {}
 
     def reasons_in(self, path: str) -> dict[str, Reason]:
         """Event-loop functions of one module, by qualname."""
         if self.scope == "all":
             return self._all_coroutines(path)
-        reasons = self._build()
-        return {qualname: reason for (where, qualname), reason in reasons.items() if where == path}
+        self._build()
+        return self._by_path.get(path, {})
 
     def all_handlers(self) -> list[Handler]:
         """Every handler (sync and async) registered anywhere in the project."""
@@ -125,6 +126,8 @@ class EventLoopIndex:
                     seen.append(target_arguments)
                     queue.append((*target, target_arguments))
         self._reasons = reasons
+        for (where, qualname), reason in reasons.items():
+            self._by_path.setdefault(where, {})[qualname] = reason
         return reasons
 
     def _background_tasks_of_sync_handlers(self, handlers: list[Handler]) -> list[Handler]:
