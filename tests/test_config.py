@@ -194,7 +194,7 @@ def test_key_project_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_key_max_file_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_project(tmp_path / "p", {"app.py": ROUTE}, "max-file-size = 64\ncache = false\n")
     code, findings, stderr = check(root, monkeypatch)
-    assert (code, findings) == (1, ["app.py:1 APL900"])
+    assert (code, findings) == (2, ["app.py:1 APL900"])
     assert "1 file could not be analysed" in stderr
     write_config(root, f"max-file-size = {len(ROUTE)}\ncache = false\n")
     assert check(root, monkeypatch)[1] == ["app.py:10 APL101"]

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from async_pitfalls_lint.catalog import Catalog, load_catalog
 from async_pitfalls_lint.checks import OFFLOADING_CHECKS, CheckContext
-from async_pitfalls_lint.config import Settings
+from async_pitfalls_lint.config import Settings, clear_root_cache
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, Ref, ref_text
+from async_pitfalls_lint.files import clear_walk_cache
 from async_pitfalls_lint.fixes import attach_fixes
 from async_pitfalls_lint.knowledge import KnowledgeBase, build_knowledge
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, Span
@@ -46,13 +47,18 @@ class Analysis:
             dict(settings.extra_blocking), settings.allow, settings.route_decorators
         )
         self.project = Project(root, settings)
+        self.selection = Selection(self.catalog, settings)
+        self._derive()
+
+    def _derive(self) -> None:
+        """Resolution, handlers and summaries, all derived from the project's current files."""
+        self._generation = self.project.generation
         self.resolver = Resolver(self.project, self.kb)
         self.routes = RouteFinder(self.project, self.resolver, self.kb)
-        self.index = EventLoopIndex(self.project, self.resolver, self.routes, settings.scope)
+        self.index = EventLoopIndex(self.project, self.resolver, self.routes, self.settings.scope)
         self.classifier = CallClassifier(
-            self.project, self.resolver, self.kb, settings.max_depth, self.catalog.severity()
+            self.project, self.resolver, self.kb, self.settings.max_depth, self.catalog.severity()
         )
-        self.selection = Selection(self.catalog, settings)
         self._texts: dict[str, str] = {}
 
     # -- entry point ----------------------------------------------------------------------------
@@ -60,6 +66,8 @@ class Analysis:
         """Findings for one file. Files that cannot hold event-loop code are not parsed with
         libcst; with `validate`, they still get a cheap syntax check (flake8 does its own)."""
         path = os.path.abspath(path)
+        if self.project.generation != self._generation:
+            self._derive()  # an editor or flake8 handed us new content for a file
         if display is None:
             display = self.project.display(path)
         result = FileResult(display)
@@ -287,3 +295,5 @@ def analysis_for(path: Path, settings: Settings) -> Analysis:
 def reset_analyses() -> None:
     """Forget every project's state (tests, long-lived processes after edits)."""
     _ANALYSES.clear()
+    clear_walk_cache()
+    clear_root_cache()

@@ -258,10 +258,14 @@ def summary_line(report: Report) -> str:
 
 
 def exit_status(report: Report, exit_zero: bool) -> int:
+    """2 for internal errors, 1 for findings, 2 when files could not be analysed and nothing
+    else was found (their APL900 lines are reported either way), else 0."""
     if report.internal_errors:
         return EXIT_ERROR
-    if report.findings and not exit_zero:
+    if any(finding.code != "APL900" for finding in report.findings) and not exit_zero:
         return EXIT_FINDINGS
+    if report.problems:
+        return EXIT_ERROR
     return EXIT_CLEAN
 
 

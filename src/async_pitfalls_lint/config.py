@@ -5,6 +5,7 @@ command line (CLI) or flake8's options. Unknown keys and bad values are errors, 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -162,10 +163,19 @@ def validate_extra_blocking(value: Any, where: str) -> tuple[tuple[str, str], ..
 def find_project_root(start: Path) -> Path | None:
     """The nearest folder holding pyproject.toml, setup.cfg, setup.py or .git."""
     current = start if start.is_dir() else start.parent
-    for folder in (current, *current.parents):
-        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
-            return folder
-    return None
+    return _project_root_of_folder(os.path.abspath(current))
+
+
+def clear_root_cache() -> None:
+    _project_root_of_folder.cache_clear()
+
+
+@functools.lru_cache(maxsize=4096)
+def _project_root_of_folder(folder: str) -> Path | None:
+    if any(os.path.exists(os.path.join(folder, marker)) for marker in PROJECT_MARKERS):
+        return Path(folder)
+    parent = os.path.dirname(folder)
+    return None if parent == folder else _project_root_of_folder(parent)
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -101,9 +101,10 @@ class IgnoreRules:
         for folder, rules in self._by_folder.items():
             if not (path == folder or path.startswith(folder + os.sep)):
                 continue
-            relative = os.path.relpath(path, folder).replace(os.sep, "/")
-            if relative == ".":
+            if path == folder:
                 continue
+            # Both are absolute and normalised: slicing is relpath without its cost.
+            relative = path[len(folder) + 1 :].replace(os.sep, "/")
             for rule in rules:
                 if rule.directory_only and not is_dir and "/" not in relative:
                     continue
@@ -136,11 +137,52 @@ def iter_python_files(
                 seen.add(key)
                 yield root
             continue
+        for path in _walked(os.path.abspath(root), excludes, use_gitignore, suffixes):
+            key = os.path.abspath(path)
+            if key not in seen:
+                seen.add(key)
+                yield Path(root, os.path.relpath(path, os.path.abspath(root)))
+
+
+_WALKS: dict[tuple[str, tuple[str, ...], bool, tuple[str, ...]], list[str]] = {}
+
+
+def _walked(
+    root: str, excludes: tuple[str, ...], use_gitignore: bool, suffixes: tuple[str, ...]
+) -> list[str]:
+    """Every Python file under a folder, walked once per process (the CLI's walk and the
+    project's own scan are usually the same folder)."""
+    key = (root, excludes, use_gitignore, suffixes)
+    known = _WALKS.get(key)
+    if known is None:
         ignore = IgnoreRules()
         if use_gitignore:
-            for parent in reversed(Path(os.path.abspath(root)).parents):
-                ignore.load(os.fspath(parent))
-        yield from _walk(os.fspath(root), excludes, ignore, use_gitignore, suffixes, seen)
+            for parent in _enclosing_repository_folders(root):
+                ignore.load(parent)
+        known = [
+            os.fspath(path)
+            for path in _walk(root, excludes, ignore, use_gitignore, suffixes, set())
+        ]
+        _WALKS[key] = known
+    return known
+
+
+def _enclosing_repository_folders(root: str) -> list[str]:
+    """The folders above `root` whose .gitignore applies to it: up to the enclosing git
+    repository's top, outermost first (none when `root` is not inside a repository)."""
+    if os.path.exists(os.path.join(root, ".git")):
+        return []
+    folders = []
+    for parent in Path(root).parents:
+        folders.append(os.fspath(parent))
+        if (parent / ".git").exists():
+            return list(reversed(folders))
+    return []
+
+
+def clear_walk_cache() -> None:
+    """Forget walked folders (tests, long-lived processes after files were added)."""
+    _WALKS.clear()
 
 
 def _may_read(entry: os.DirEntry[str]) -> bool:

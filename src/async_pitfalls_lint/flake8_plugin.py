@@ -7,7 +7,9 @@ finding naming the problem. flake8 applies `# noqa` and select/ignore itself.
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import tokenize
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,6 +25,7 @@ from async_pitfalls_lint.config import (
     validate_extra_blocking,
 )
 from async_pitfalls_lint.output.text import fix_marker
+from async_pitfalls_lint.source import SourceProblem, decode_source
 
 Report = tuple[int, int, str, type]
 
@@ -117,7 +120,13 @@ class Plugin:
             yield self._failure(f"configuration error: {error}")
             return
         analysis = analysis_for(path, settings)
-        analysis.project.set_content(os.fspath(path), text.encode("utf-8"))
+        saved = _saved_text(path)
+        if isinstance(saved, SourceProblem):
+            yield self._failure(str(saved))  # flake8 read it with a fallback; Python would not
+            return
+        if saved is None or _newlines(saved) != _newlines(text):
+            # An unsaved editor buffer, or stdin: analyse what flake8 handed us.
+            analysis.project.set_content(os.fspath(path), _encode_like_python(text))
         result = analysis.check(os.fspath(path), validate=False)
         for finding in result.findings:
             message = f"{finding.code} {finding.message}{fix_marker(finding)}"
@@ -177,3 +186,27 @@ def _parse_extra(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
             raise ConfigError(f"--async-pitfalls-extra-blocking: {item!r} is not name->category")
         pairs[name.strip()] = category.strip()
     return validate_extra_blocking(pairs, "--async-pitfalls-extra-blocking")
+
+
+def _saved_text(path: Path) -> str | SourceProblem | None:
+    """The file as saved, decoded as Python would (None when it is not on disk). When it is,
+    the facts read from disk, and everything derived from them, hold for flake8's lines."""
+    try:
+        return decode_source(path.read_bytes()).text
+    except OSError:
+        return None
+    except SourceProblem as problem:
+        return problem
+
+
+def _encode_like_python(text: str) -> bytes:
+    """Bytes that decode back to `text` under the source's own coding declaration."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(text.encode("utf-8")).readline)
+        return text.encode(encoding)
+    except (SyntaxError, LookupError, UnicodeEncodeError):
+        return text.encode("utf-8")
+
+
+def _newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")

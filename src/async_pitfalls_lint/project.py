@@ -118,6 +118,7 @@ class Project:
         cache_dir = settings.cache_dir or os.path.join(self.root, CACHE_DIR_NAME)
         self.cache: DiskCache | None = DiskCache(Path(cache_dir)) if settings.cache else None
         self.parse_count = 0
+        self.generation = 0
 
     # -- files ----------------------------------------------------------------------------------
     def set_content(self, path: str, data: bytes) -> None:
@@ -132,6 +133,7 @@ class Project:
         loaded = self._loaded.get(path)
         if loaded is not None and loaded.key != content_key(data):
             del self._loaded[path]
+            self.generation += 1  # what was derived from the old content is stale
 
     def read_bytes(self, path: str) -> bytes | None:
         override = self._overrides.get(path)

@@ -7,6 +7,7 @@ with every module's facts in memory.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Iterable
@@ -63,17 +64,61 @@ def check_files(
     files = list(iter_python_files(paths, settings.exclude))
     done = 0
     for analysis, group in group_by_project(files, settings):
+        run_key = _run_key(analysis, group)
+        cached = _load_run(analysis, run_key)
+        if cached is not None:
+            report.results.extend(cached)
+            done += len(group)
+            continue
         warm(analysis, group, jobs)
+        results = []
         for file in group:
-            report.results.append(check_one(analysis, file))
+            results.append(check_one(analysis, file))
             done += 1
             if progress is not None:
                 progress.write(f"\rchecked {done}/{len(files)} files")
                 progress.flush()
+        report.results.extend(results)
+        _store_run(analysis, run_key, results)
     if progress is not None and files:
         progress.write("\r\033[K")
         progress.flush()
     return report
+
+
+# -- whole-run results, for a rerun when no project file changed -------------------------------
+def _run_key(analysis: Analysis, group: list[Path]) -> str | None:
+    """A digest of everything a run's results depend on: the tool, the settings, the working
+    folder (paths are shown relative to it), and the size and mtime of every project file."""
+    if analysis.project.cache is None:
+        return None
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(repr((analysis.project.cache.directory, analysis.settings, os.getcwd())).encode())
+    try:
+        for path in sorted({*analysis.project.python_files(), *map(os.path.abspath, group)}):
+            info = os.stat(path)
+            digest.update(f"{path}\0{info.st_mtime_ns}\0{info.st_size}\n".encode())
+    except OSError:
+        return None
+    for file in group:
+        digest.update(f"{os.path.abspath(file)}\n".encode())
+    return "run-" + digest.hexdigest()
+
+
+def _load_run(analysis: Analysis, key: str | None) -> list[FileResult] | None:
+    cache = analysis.project.cache
+    if key is None or cache is None:
+        return None
+    value = cache.get(key)
+    if isinstance(value, list) and all(isinstance(item, FileResult) for item in value):
+        return value
+    return None
+
+
+def _store_run(analysis: Analysis, key: str | None, results: list[FileResult]) -> None:
+    cache = analysis.project.cache
+    if key is not None and cache is not None:
+        cache.put(key, results)
 
 
 def check_one(analysis: Analysis, file: Path) -> FileResult:
