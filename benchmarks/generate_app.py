@@ -190,7 +190,7 @@ class Generator:
             "",
             "",
             "def create_app() -> FastAPI:",
-            '    app = FastAPI(title=settings.app_name, lifespan=lifespan)',
+            "    app = FastAPI(title=settings.app_name, lifespan=lifespan)",
             "    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins)",
         ]
         for domain in self.domains:
@@ -215,7 +215,9 @@ class Generator:
         return f'"""Helpers: {kind}."""\n\n' + body
 
     def model(self, d: Domain) -> str:
-        imports = sorted({spec.split("(")[0] for _, spec, _, _ in d.fields} | {"Integer", "DateTime"})
+        imports = sorted(
+            {spec.split("(")[0] for _, spec, _, _ in d.fields} | {"Integer", "DateTime"}
+        )
         if d.parent:
             imports.append("ForeignKey")
         lines = [
@@ -238,11 +240,17 @@ class Generator:
             "    id = Column(Integer, primary_key=True, index=True)",
         ]
         for fname, spec, _, _ in d.fields:
-            lines.append(f"    {fname} = Column({spec}, nullable={'True' if 'None' in _pytype(d, fname) else 'False'})")
-        lines.append("    created_at = Column(DateTime, default=lambda: datetime.now(timezone.utc))")
+            lines.append(
+                f"    {fname} = Column({spec}, nullable={'True' if 'None' in _pytype(d, fname) else 'False'})"
+            )
+        lines.append(
+            "    created_at = Column(DateTime, default=lambda: datetime.now(timezone.utc))"
+        )
         if d.parent:
             p = d.parent
-            lines.append(f'    {p.name}_id = Column(Integer, ForeignKey("{p.name}s.id"), nullable=True)')
+            lines.append(
+                f'    {p.name}_id = Column(Integer, ForeignKey("{p.name}s.id"), nullable=True)'
+            )
             lines.append(f'    {p.name} = relationship("{p.cls}")')
         lines += [
             "",
@@ -265,7 +273,7 @@ class Generator:
         ]
         for fname, _, pytype, default in d.fields:
             if pytype == "str" and default == '""':
-                lines.append(f"    {fname}: str = Field(default=\"\", max_length=200)")
+                lines.append(f'    {fname}: str = Field(default="", max_length=200)')
             else:
                 lines.append(f"    {fname}: {pytype} = {default}")
         lines += [
@@ -307,8 +315,8 @@ class Generator:
             parent_method = (
                 f"\n    def with_parent(self, parent: {p.cls}Service, item_id: int) -> dict[str, object]:\n"
                 f"        item = self.get(item_id)\n"
-                f"        owner = parent.get(getattr(item, \"{p.name}_id\", None) or 0)\n"
-                f"        return {{\"item\": item, \"parent\": owner}}\n"
+                f'        owner = parent.get(getattr(item, "{p.name}_id", None) or 0)\n'
+                f'        return {{"item": item, "parent": owner}}\n'
             )
         return SERVICE.format(
             noun=d.noun,
@@ -358,83 +366,127 @@ class Generator:
         ]
         f = d.flavours
         # read: async
-        out += [f'@router.get("/{{item_id}}", response_model={d.cls}Read)',
-                f"async def read_item(item_id: int, service: {d.cls}Service = Depends(get_service)):"]
+        out += [
+            f'@router.get("/{{item_id}}", response_model={d.cls}Read)',
+            f"async def read_item(item_id: int, service: {d.cls}Service = Depends(get_service)):",
+        ]
         if f["read"] == "repo":
             out += ["    item = service.get(item_id)"]
         elif f["read"] == "direct":
-            out += ["    time.sleep(settings.read_delay)", "    item = await run_in_threadpool(service.get, item_id)"]
+            out += [
+                "    time.sleep(settings.read_delay)",
+                "    item = await run_in_threadpool(service.get, item_id)",
+            ]
         elif f["read"] == "helper":
-            out += [f"    {d.helper}.{_helper_probe(kind)}", "    item = await run_in_threadpool(service.get, item_id)"]
+            out += [
+                f"    {d.helper}.{_helper_probe(kind)}",
+                "    item = await run_in_threadpool(service.get, item_id)",
+            ]
         else:
             out += ["    item = await run_in_threadpool(service.get, item_id)"]
-        out += ["    if item is None:",
-                "        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND)",
-                "    return item", "", ""]
+        out += [
+            "    if item is None:",
+            "        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND)",
+            "    return item",
+            "",
+            "",
+        ]
         # search: async, outbound http
-        out += ['@router.get("/search/external")',
-                "async def search_external(q: str, client: httpx.AsyncClient = Depends(get_http_client)):"]
+        out += [
+            '@router.get("/search/external")',
+            "async def search_external(q: str, client: httpx.AsyncClient = Depends(get_http_client)):",
+        ]
         if f["search"] == "direct":
-            out += ['    response = requests.get(settings.search_url, params={"q": q}, timeout=5)',
-                    "    return response.json()"]
+            out += [
+                '    response = requests.get(settings.search_url, params={"q": q}, timeout=5)',
+                "    return response.json()",
+            ]
         elif f["search"] == "helper":
-            out += [f"    {d.helper}.{_helper_probe(kind)}",
-                    '    response = await client.get(settings.search_url, params={"q": q})',
-                    "    return response.json()"]
+            out += [
+                f"    {d.helper}.{_helper_probe(kind)}",
+                '    response = await client.get(settings.search_url, params={"q": q})',
+                "    return response.json()",
+            ]
         else:
-            out += ['    response = await client.get(settings.search_url, params={"q": q})',
-                    "    response.raise_for_status()", "    return response.json()"]
+            out += [
+                '    response = await client.get(settings.search_url, params={"q": q})',
+                "    response.raise_for_status()",
+                "    return response.json()",
+            ]
         out += ["", ""]
         # create: sync or async
         if f["create"] in ("repo", "helper"):
-            out += [f'@router.post("/", response_model={d.cls}Read, status_code=201)',
-                    f"async def create_item(payload: {d.cls}Create, user: dict = Depends(get_current_user),",
-                    f"                      service: {d.cls}Service = Depends(get_service)):",
-                    "    return service.create(payload, actor=user[\"sub\"])", "", ""]
+            out += [
+                f'@router.post("/", response_model={d.cls}Read, status_code=201)',
+                f"async def create_item(payload: {d.cls}Create, user: dict = Depends(get_current_user),",
+                f"                      service: {d.cls}Service = Depends(get_service)):",
+                '    return service.create(payload, actor=user["sub"])',
+                "",
+                "",
+            ]
         else:
-            out += [f'@router.post("/", response_model={d.cls}Read, status_code=201)',
-                    f"def create_item(payload: {d.cls}Create, user: dict = Depends(get_current_user),",
-                    f"                service: {d.cls}Service = Depends(get_service)):",
-                    "    return service.create(payload, actor=user[\"sub\"])", "", ""]
+            out += [
+                f'@router.post("/", response_model={d.cls}Read, status_code=201)',
+                f"def create_item(payload: {d.cls}Create, user: dict = Depends(get_current_user),",
+                f"                service: {d.cls}Service = Depends(get_service)):",
+                '    return service.create(payload, actor=user["sub"])',
+                "",
+                "",
+            ]
         # update: sync
-        out += [f'@router.patch("/{{item_id}}", response_model={d.cls}Read)',
-                f"def update_item(item_id: int, payload: {d.cls}Update, service: {d.cls}Service = Depends(get_service)):",
-                "    item = service.update(item_id, payload)",
-                "    if item is None:",
-                "        raise HTTPException(status_code=404)",
-                "    return item", "", ""]
+        out += [
+            f'@router.patch("/{{item_id}}", response_model={d.cls}Read)',
+            f"def update_item(item_id: int, payload: {d.cls}Update, service: {d.cls}Service = Depends(get_service)):",
+            "    item = service.update(item_id, payload)",
+            "    if item is None:",
+            "        raise HTTPException(status_code=404)",
+            "    return item",
+            "",
+            "",
+        ]
         # export: async, file io
-        out += ['@router.get("/{item_id}/export")',
-                f"async def export_item(item_id: int, tasks: BackgroundTasks, service: {d.cls}Service = Depends(get_service)):"]
+        out += [
+            '@router.get("/{item_id}/export")',
+            f"async def export_item(item_id: int, tasks: BackgroundTasks, service: {d.cls}Service = Depends(get_service)):",
+        ]
         if f["export"] == "direct":
-            out += ["    item = await run_in_threadpool(service.get, item_id)",
-                    f'    with open(f"/tmp/{d.name}-{{item_id}}.json", "w") as handle:',
-                    "        json.dump({\"id\": item_id, \"repr\": repr(item)}, handle)",
-                    '    return {"exported": True}']
+            out += [
+                "    item = await run_in_threadpool(service.get, item_id)",
+                f'    with open(f"/tmp/{d.name}-{{item_id}}.json", "w") as handle:',
+                '        json.dump({"id": item_id, "repr": repr(item)}, handle)',
+                '    return {"exported": True}',
+            ]
         else:
-            out += ["    tasks.add_task(service.export, item_id)",
-                    '    return {"scheduled": True}']
+            out += ["    tasks.add_task(service.export, item_id)", '    return {"scheduled": True}']
         out += ["", ""]
         # sync: async, helper that calls requests (sometimes)
-        out += ['@router.post("/{item_id}/sync")',
-                f"async def sync_item(item_id: int, service: {d.cls}Service = Depends(get_service)):"]
+        out += [
+            '@router.post("/{item_id}/sync")',
+            f"async def sync_item(item_id: int, service: {d.cls}Service = Depends(get_service)):",
+        ]
         if f["sync"] in ("helper", "repo"):
             out += ["    return service.push_to_partner(item_id)"]
         elif f["sync"] == "direct":
-            out += ["    await asyncio.sleep(0)",
-                    '    requests.post(settings.partner_url, json={"id": item_id}, timeout=10)',
-                    '    return {"synced": True}']
+            out += [
+                "    await asyncio.sleep(0)",
+                '    requests.post(settings.partner_url, json={"id": item_id}, timeout=10)',
+                '    return {"synced": True}',
+            ]
         else:
-            out += ["    await asyncio.sleep(0)",
-                    "    return await run_in_threadpool(service.push_to_partner, item_id)"]
+            out += [
+                "    await asyncio.sleep(0)",
+                "    return await run_in_threadpool(service.push_to_partner, item_id)",
+            ]
         out += ["", ""]
-        out += ['@router.delete("/{item_id}", status_code=204)',
-                f"def delete_item(item_id: int, service: {d.cls}Service = Depends(get_service)) -> None:",
-                "    if not service.delete(item_id):",
-                "        raise HTTPException(status_code=404)",
-                "    started = time.monotonic()",
-                "    _ = started",
-                ""]
+        out += [
+            '@router.delete("/{item_id}", status_code=204)',
+            f"def delete_item(item_id: int, service: {d.cls}Service = Depends(get_service)) -> None:",
+            "    if not service.delete(item_id):",
+            "        raise HTTPException(status_code=404)",
+            "    started = time.monotonic()",
+            "    _ = started",
+            "",
+        ]
         return "\n".join(out)
 
 
@@ -451,7 +503,7 @@ def _helper_probe(kind: str) -> str:
         "storage": 'read_blob("audit/read.log")',
         "passwords": 'hash_password("probe")',
         "reports": "build_report([])",
-        "pricing": "fetch_exchange_rate(\"EUR\")",
+        "pricing": 'fetch_exchange_rate("EUR")',
         "text": 'load_stopwords("en")',
         "webhooks": 'deliver("item.read", {})',
     }[kind]
@@ -468,7 +520,7 @@ HELPER_CALLS = {
 }
 
 HELPERS = {
-    "notifications": '''import smtplib
+    "notifications": """import smtplib
 from email.message import EmailMessage
 
 from app.config import settings
@@ -489,8 +541,8 @@ def send_email(to: str, event: str, body: str) -> None:
 
 def format_digest(lines: list[str]) -> str:
     return "\\n".join(f"- {{line}}" for line in lines)
-''',
-    "storage": '''import os
+""",
+    "storage": """import os
 from pathlib import Path
 
 from app.config import settings
@@ -517,8 +569,8 @@ def human_size(size: int) -> str:
             return f"{{size}} {{unit}}"
         size //= 1024
     return f"{{size}} GB"
-''',
-    "passwords": '''from passlib.context import CryptContext
+""",
+    "passwords": """from passlib.context import CryptContext
 
 context = CryptContext(schemes=["bcrypt"], deprecated="auto")
 
@@ -533,8 +585,8 @@ def verify_password(password: str, hashed: str) -> bool:
 
 def password_strength(password: str) -> int:
     return sum((any(c.isdigit() for c in password), any(c.isupper() for c in password), len(password) > 11))
-''',
-    "reports": '''import csv
+""",
+    "reports": """import csv
 import io
 import statistics
 
@@ -551,8 +603,8 @@ def summarise(values: list[float]) -> dict[str, float]:
     if not values:
         return {{"mean": 0.0, "median": 0.0}}
     return {{"mean": statistics.fmean(values), "median": statistics.median(values)}}
-''',
-    "pricing": '''import requests
+""",
+    "pricing": """import requests
 
 from app.config import settings
 
@@ -567,8 +619,8 @@ def fetch_exchange_rate(currency: str) -> float:
 
 def convert(amount: float, rate: float) -> float:
     return round(amount * rate, 2)
-''',
-    "text": '''import re
+""",
+    "text": """import re
 import unicodedata
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -586,8 +638,8 @@ def load_stopwords(language: str) -> set[str]:
 
 def truncate(text: str, size: int = 80) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
-''',
-    "webhooks": '''import hashlib
+""",
+    "webhooks": """import hashlib
 import hmac
 import json
 
@@ -604,7 +656,7 @@ def deliver(event: str, data: dict[str, object]) -> int:
     body = json.dumps({{"event": event, "data": data}}).encode()
     response = requests.post(settings.webhook_url, data=body, headers={{"X-Signature": sign(body)}}, timeout=10)
     return response.status_code
-''',
+""",
 }
 
 CONFIG = '''"""Settings read from the environment."""

@@ -36,7 +36,9 @@ def python_files(roots: list[str]) -> list[str]:
             continue
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
-            found.extend(os.path.join(folder, name) for name in sorted(files) if name.endswith(".py"))
+            found.extend(
+                os.path.join(folder, name) for name in sorted(files) if name.endswith(".py")
+            )
     return found
 
 
@@ -82,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
                 size += length
                 failures += not ok
     elapsed = time.perf_counter() - started
-    print(json.dumps({"files": len(files), "bytes": size, "failures": failures, "seconds": round(elapsed, 3)}))
+    print(
+        json.dumps(
+            {"files": len(files), "bytes": size, "failures": failures, "seconds": round(elapsed, 3)}
+        )
+    )
     return 0
 
 

@@ -21,6 +21,7 @@ every 50 ms), since the CLI parses in a process pool.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -88,13 +89,22 @@ def make_venv(name: str, packages: list[str], force_root: bool = False) -> None:
     if force_root:  # always measure the checkout as it is now
         sh([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", ROOT])
         sh([python, "-m", "pip", "install", "-q", ROOT])
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=False).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True,
-                               text=True, check=False).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "src"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         (VENVS / name / "bench-installed.txt").write_text(
-            f"{head}{' + uncommitted src edits' if dirty else ''}, installed {stamp}\n")
+            f"{head}{' + uncommitted src edits' if dirty else ''}, installed {stamp}\n"
+        )
 
 
 def setup_venvs(reinstall: bool = True) -> None:
@@ -117,8 +127,21 @@ def setup_corpus(workdir: Path, names: list[str], folder: str = "packages") -> d
         if not target.exists():
             archive = _find_archive(downloads, name, version)
             if archive is None:
-                sh([venv_python("apl"), "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                    "-d", downloads, f"{name}=={version}"])
+                sh(
+                    [
+                        venv_python("apl"),
+                        "-m",
+                        "pip",
+                        "download",
+                        "-q",
+                        "--no-deps",
+                        "--no-binary",
+                        ":all:",
+                        "-d",
+                        downloads,
+                        f"{name}=={version}",
+                    ]
+                )
                 archive = _find_archive(downloads, name, version)
             if archive is None:
                 raise SystemExit(f"could not download {name}=={version}")
@@ -202,8 +225,10 @@ def measure(cmd: list[str | Path], cwd: Path | None = None, ok: tuple[int, ...] 
             sink.append(block)
 
     errors: list[bytes] = []
-    threads = [threading.Thread(target=drain, args=(process.stdout, chunks), daemon=True),
-               threading.Thread(target=drain, args=(process.stderr, errors), daemon=True)]
+    threads = [
+        threading.Thread(target=drain, args=(process.stdout, chunks), daemon=True),
+        threading.Thread(target=drain, args=(process.stderr, errors), daemon=True),
+    ]
     for thread in threads:
         thread.start()
     parent = psutil.Process(process.pid)
@@ -214,10 +239,8 @@ def measure(cmd: list[str | Path], cwd: Path | None = None, ok: tuple[int, ...] 
         try:
             total = parent.memory_info().rss
             for child in parent.children(recursive=True):
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += child.memory_info().rss
-                except psutil.Error:
-                    pass
             peak = max(peak, total)
         except psutil.Error:
             pass
@@ -231,7 +254,9 @@ def measure(cmd: list[str | Path], cwd: Path | None = None, ok: tuple[int, ...] 
         sys.stderr.write(b"".join(errors).decode(errors="replace")[-3000:])
         raise SystemExit(f"command failed ({code}): {' '.join(args)}")
     maxrss = usage.ru_maxrss / 1024
-    return Run(elapsed, maxrss, max(peak / 2**20, maxrss), code, b"".join(chunks).decode(errors="replace"))
+    return Run(
+        elapsed, maxrss, max(peak / 2**20, maxrss), code, b"".join(chunks).decode(errors="replace")
+    )
 
 
 def clear_caches(*roots: Path) -> None:
@@ -276,7 +301,9 @@ class Comparison:
         }
 
 
-def ab(name: str, a_label: str, b_label: str, rounds: int, run_a, run_b, note: str = "") -> Comparison:  # type: ignore[no-untyped-def]
+def ab(
+    name: str, a_label: str, b_label: str, rounds: int, run_a, run_b, note: str = ""
+) -> Comparison:  # type: ignore[no-untyped-def]
     """Alternate A and B (ABBA...) for `rounds` rounds; print each round as it lands."""
     comparison = Comparison(name, a_label, b_label, note=note)
     for index in range(rounds):
@@ -290,8 +317,11 @@ def ab(name: str, a_label: str, b_label: str, rounds: int, run_a, run_b, note: s
             first = run_a()
             comparison.b.append(second)
             comparison.a.append(first)
-        print(f"  [{name}] round {index + 1}: {a_label} {first.seconds:.2f}s  {b_label} "
-              f"{second.seconds:.2f}s  ratio {first.seconds / second.seconds:.2f}", flush=True)
+        print(
+            f"  [{name}] round {index + 1}: {a_label} {first.seconds:.2f}s  {b_label} "
+            f"{second.seconds:.2f}s  ratio {first.seconds / second.seconds:.2f}",
+            flush=True,
+        )
     return comparison
 
 
@@ -302,8 +332,11 @@ def group(name: str, rounds: int, runners: dict) -> dict[str, list[Run]]:  # typ
         order = list(runners) if index % 2 == 0 else list(reversed(runners))
         for label in order:
             runs[label].append(runners[label]())
-        print(f"  [{name}] round {index + 1}: " + "  ".join(
-            f"{label} {runs[label][-1].seconds:.2f}s" for label in runners), flush=True)
+        print(
+            f"  [{name}] round {index + 1}: "
+            + "  ".join(f"{label} {runs[label][-1].seconds:.2f}s" for label in runners),
+            flush=True,
+        )
     return runs
 
 
@@ -330,33 +363,76 @@ def flake8_comparisons(targets: list[Path], rounds: int, cwd: Path) -> list[Comp
         def go() -> Run:
             clear_caches(*targets)
             return measure([*cmd, *targets], cwd)
+
         return go
 
     def plain(cmd):  # type: ignore[no-untyped-def]
         return lambda: measure([*cmd, *targets], cwd)
 
     for jobs in ("1", "auto"):
-        out.append(ab(f"flake8 --jobs={jobs}: APL vs flake8-async", "APL", "ASYNC", rounds,
-                      cold([*apl, f"--jobs={jobs}"]), plain([*asy, f"--jobs={jobs}"]),
-                      note="our plugin with an empty disk cache"))
-    out.append(ab("flake8 marginal cost, cold cache", "APL", "bare flake8", rounds,
-                  cold(apl), plain(bare), note="--select=E9 in a venv with no extra plugin; default jobs"))
+        out.append(
+            ab(
+                f"flake8 --jobs={jobs}: APL vs flake8-async",
+                "APL",
+                "ASYNC",
+                rounds,
+                cold([*apl, f"--jobs={jobs}"]),
+                plain([*asy, f"--jobs={jobs}"]),
+                note="our plugin with an empty disk cache",
+            )
+        )
+    out.append(
+        ab(
+            "flake8 marginal cost, cold cache",
+            "APL",
+            "bare flake8",
+            rounds,
+            cold(apl),
+            plain(bare),
+            note="--select=E9 in a venv with no extra plugin; default jobs",
+        )
+    )
     clear_caches(*targets)
     measure([*apl, *targets], cwd)  # warm the disk cache
-    out.append(ab("flake8 marginal cost, warm cache", "APL", "bare flake8", rounds,
-                  plain(apl), plain(bare), note="unchanged files, disk cache filled by a previous run"))
+    out.append(
+        ab(
+            "flake8 marginal cost, warm cache",
+            "APL",
+            "bare flake8",
+            rounds,
+            plain(apl),
+            plain(bare),
+            note="unchanged files, disk cache filled by a previous run",
+        )
+    )
     return out
 
 
 COLD_RUNS: dict[Path, list[Run]] = {}  # CLI cold runs already measured, reused by scaling()
 
 
-def cli_comparisons(label: str, target: Path, rounds: int, jobs: int, changed: Path | None,
-                    workdir: Path, cold_rounds: int | None = None) -> list[Comparison]:
+def cli_comparisons(
+    label: str,
+    target: Path,
+    rounds: int,
+    jobs: int,
+    changed: Path | None,
+    workdir: Path,
+    cold_rounds: int | None = None,
+) -> list[Comparison]:
     cli = [bin_("apl", "async-pitfalls-lint"), "check", "-q", "--exit-zero", f"--jobs={jobs}"]
     ruff_cache = workdir / "ruff-cache"
-    ruff = [bin_("apl", "ruff"), "check", "--select", "ASYNC", "--exit-zero", "-q",
-            "--cache-dir", ruff_cache, "--no-respect-gitignore"]
+    ruff = [
+        bin_("apl", "ruff"),
+        "check",
+        "--select",
+        "ASYNC",
+        "--exit-zero",
+        "-q",
+        "--cache-dir",
+        ruff_cache,
+        "--no-respect-gitignore",
+    ]
     parse = [venv_python("apl"), HERE / "parse_baseline.py", f"--jobs={jobs}"]
     out = []
 
@@ -364,24 +440,46 @@ def cli_comparisons(label: str, target: Path, rounds: int, jobs: int, changed: P
         clear_caches(target)
         return measure([*cli, target], target)
 
-    cold = group(label + " cold", cold_rounds if cold_rounds is not None else rounds, {
-        "CLI cold": cli_cold,
-        "parse all": lambda: measure([*parse, "--filter", "all", target]),
-        "parse async": lambda: measure([*parse, "--filter", "async", target]),
-        "ruff --no-cache": lambda: measure([*ruff, "--no-cache", target], target),
-    })
+    cold = group(
+        label + " cold",
+        cold_rounds if cold_rounds is not None else rounds,
+        {
+            "CLI cold": cli_cold,
+            "parse all": lambda: measure([*parse, "--filter", "all", target]),
+            "parse async": lambda: measure([*parse, "--filter", "async", target]),
+            "ruff --no-cache": lambda: measure([*ruff, "--no-cache", target], target),
+        },
+    )
     COLD_RUNS[target] = cold["CLI cold"]
-    pairs = (("parse all", "libcst parse (all files)"),
-             ("parse async", "libcst parse (files with async/Depends)"),
-             ("ruff --no-cache", "ruff --no-cache"))
+    pairs = (
+        ("parse all", "libcst parse (all files)"),
+        ("parse async", "libcst parse (files with async/Depends)"),
+        ("ruff --no-cache", "ruff --no-cache"),
+    )
     for other, what in pairs if cold["CLI cold"] else ():  # 0 rounds: the group comes from --resume
-        out.append(Comparison(f"{label}: CLI cold vs {what}", "CLI cold", other, cold["CLI cold"], cold[other],
-                              note="same rounds: the four commands alternate, order reversed every round"))
+        out.append(
+            Comparison(
+                f"{label}: CLI cold vs {what}",
+                "CLI cold",
+                other,
+                cold["CLI cold"],
+                cold[other],
+                note="same rounds: the four commands alternate, order reversed every round",
+            )
+        )
     measure([*cli, target], target)  # fills whatever the cold rounds left missing
     measure([*ruff, target], target)
-    out.append(ab(f"{label}: CLI warm vs ruff warm", "CLI warm", "ruff warm", rounds,
-                  lambda: measure([*cli, target], target), lambda: measure([*ruff, target], target),
-                  note="no file changed"))
+    out.append(
+        ab(
+            f"{label}: CLI warm vs ruff warm",
+            "CLI warm",
+            "ruff warm",
+            rounds,
+            lambda: measure([*cli, target], target),
+            lambda: measure([*ruff, target], target),
+            note="no file changed",
+        )
+    )
     if changed is not None:
         counter = [0]
         original = changed.read_text(encoding="utf-8")
@@ -395,16 +493,26 @@ def cli_comparisons(label: str, target: Path, rounds: int, jobs: int, changed: P
             return measure([*ruff, target], target)
 
         try:
-            out.append(ab(f"{label}: one file changed, CLI vs ruff (warm)", "CLI 1 changed",
-                          "ruff 1 changed", rounds, cli_changed, ruff_changed,
-                          note=f"changed: {changed.relative_to(target)}"))
+            out.append(
+                ab(
+                    f"{label}: one file changed, CLI vs ruff (warm)",
+                    "CLI 1 changed",
+                    "ruff 1 changed",
+                    rounds,
+                    cli_changed,
+                    ruff_changed,
+                    note=f"changed: {changed.relative_to(target)}",
+                )
+            )
         finally:
             changed.write_text(original, encoding="utf-8")
     return out
 
 
 def startup(rounds: int) -> float:
-    runs = [measure([bin_("apl", "async-pitfalls-lint"), "--version"], ok=(0,)) for _ in range(rounds)]
+    runs = [
+        measure([bin_("apl", "async-pitfalls-lint"), "--version"], ok=(0,)) for _ in range(rounds)
+    ]
     return statistics.median(run.seconds for run in runs)
 
 
@@ -427,28 +535,56 @@ def scaling(apps: dict[int, Path], rounds: int, jobs: int) -> list[dict[str, obj
             "jobs1_seconds": round(one[0].seconds, 3),
             "jobs1_peak_mb": round(one[0].maxrss_mb, 1),
         }
-        print(f"  [scaling] {size} modules: {row['median_seconds']}s, peak {row['peak_tree_mb']} MB "
-              f"(tree), {row['peak_process_mb']} MB (largest process); --jobs=1 "
-              f"{row['jobs1_seconds']}s {row['jobs1_peak_mb']} MB", flush=True)
+        print(
+            f"  [scaling] {size} modules: {row['median_seconds']}s, peak {row['peak_tree_mb']} MB "
+            f"(tree), {row['peak_process_mb']} MB (largest process); --jobs=1 "
+            f"{row['jobs1_seconds']}s {row['jobs1_peak_mb']} MB",
+            flush=True,
+        )
         rows.append(row)
     return rows
 
 
 def scope_comparison(target: Path, rounds: int, jobs: int) -> Comparison:
-    cli = [bin_("apl", "async-pitfalls-lint"), "check", "-q", "--exit-zero", "--no-cache", f"--jobs={jobs}"]
-    return ab("cross-module analysis: --scope fastapi vs --scope all", "scope fastapi", "scope all",
-              rounds, lambda: measure([*cli, "--scope", "fastapi", target], target),
-              lambda: measure([*cli, "--scope", "all", target], target),
-              note=f"{target.name}, --no-cache")
+    cli = [
+        bin_("apl", "async-pitfalls-lint"),
+        "check",
+        "-q",
+        "--exit-zero",
+        "--no-cache",
+        f"--jobs={jobs}",
+    ]
+    return ab(
+        "cross-module analysis: --scope fastapi vs --scope all",
+        "scope fastapi",
+        "scope all",
+        rounds,
+        lambda: measure([*cli, "--scope", "fastapi", target], target),
+        lambda: measure([*cli, "--scope", "all", target], target),
+        note=f"{target.name}, --no-cache",
+    )
 
 
 # -- profiling ----------------------------------------------------------------------------------
 def profile(cmd: list[str | Path], cwd: Path, name: str, top: int = 15) -> dict[str, object]:
     raw = RESULTS / f"profile-{name}.txt.tmp"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    args = [bin_("apl", "py-spy"), "record", "--format", "raw", "--rate", "250", "--subprocesses",
-            "-o", raw, "--", *cmd]
-    result = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False)
+    args = [
+        bin_("apl", "py-spy"),
+        "record",
+        "--format",
+        "raw",
+        "--rate",
+        "250",
+        "--subprocesses",
+        "-o",
+        raw,
+        "--",
+        *cmd,
+    ]
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False
+    )
     if not raw.exists():
         return {"error": (result.stderr or result.stdout)[-2000:]}
     own: dict[str, int] = {}
@@ -476,8 +612,10 @@ def profile(cmd: list[str | Path], cwd: Path, name: str, top: int = 15) -> dict[
 
     def table(counts: dict[str, int]) -> list[dict[str, object]]:
         best = sorted(counts.items(), key=lambda item: -item[1])[:top]
-        return [{"function": key, "samples": value, "percent": round(100 * value / max(samples, 1), 1)}
-                for key, value in best]
+        return [
+            {"function": key, "samples": value, "percent": round(100 * value / max(samples, 1), 1)}
+            for key, value in best
+        ]
 
     ours = {k: v for k, v in total_in.items() if "async_pitfalls_lint/" in k}
     return {"samples": samples, "self": table(own), "inclusive_ours": table(ours)}
@@ -494,7 +632,9 @@ def _short_path(path: str) -> str:
 # -- report -------------------------------------------------------------------------------------
 def versions() -> dict[str, str]:
     def out(cmd: list[str | Path]) -> str:
-        return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=False).stdout.strip()
+        return subprocess.run(
+            [str(c) for c in cmd], capture_output=True, text=True, check=False
+        ).stdout.strip()
 
     return {
         "python": platform.python_version(),
@@ -504,7 +644,13 @@ def versions() -> dict[str, str]:
         "flake8 (async venv)": out([bin_("async", "flake8"), "--version"]).replace("\n", " "),
         "flake8 (bare venv)": out([bin_("bare", "flake8"), "--version"]).replace("\n", " "),
         "ruff": out([bin_("apl", "ruff"), "--version"]),
-        "libcst": out([venv_python("apl"), "-c", "import libcst,importlib.metadata as m;print(m.version('libcst'))"]),
+        "libcst": out(
+            [
+                venv_python("apl"),
+                "-c",
+                "import libcst,importlib.metadata as m;print(m.version('libcst'))",
+            ]
+        ),
     }
 
 
@@ -543,20 +689,33 @@ def count_files(*roots: Path) -> tuple[int, int]:
 
 
 def render_markdown(result: dict[str, object]) -> str:
-    lines = [f"Run {result['date']} on {result['machine']['cpus']} CPUs "
-             f"({result['machine'].get('cpu', '?')}, {result['machine'].get('memory_gb', '?')} GB), "
-             f"{result['rounds']} rounds, commit {result['versions']['commit']}.", ""]
-    lines += ["| comparison | A | B | A median (s) | B median (s) | A/B per round | A/B median |",
-              "|---|---|---|---:|---:|---|---:|"]
+    lines = [
+        f"Run {result['date']} on {result['machine']['cpus']} CPUs "
+        f"({result['machine'].get('cpu', '?')}, {result['machine'].get('memory_gb', '?')} GB), "
+        f"{result['rounds']} rounds, commit {result['versions']['commit']}.",
+        "",
+    ]
+    lines += [
+        "| comparison | A | B | A median (s) | B median (s) | A/B per round | A/B median |",
+        "|---|---|---|---:|---:|---|---:|",
+    ]
     for c in result["comparisons"]:
         per_round = ", ".join(f"{r:.2f}" for r in c["ratios"])
-        lines.append(f"| {c['name']} | {c['a']} | {c['b']} | {c['a_median']:.2f} | {c['b_median']:.2f} "
-                     f"| {per_round} | **{c['median_ratio']:.2f}** |")
-    lines += ["", "| generated app | lines | CLI cold median (s) | peak RSS, process tree (MB) "
-              "| peak RSS, largest process (MB) | --jobs=1 --no-cache (s) |", "|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {c['name']} | {c['a']} | {c['b']} | {c['a_median']:.2f} | {c['b_median']:.2f} "
+            f"| {per_round} | **{c['median_ratio']:.2f}** |"
+        )
+    lines += [
+        "",
+        "| generated app | lines | CLI cold median (s) | peak RSS, process tree (MB) "
+        "| peak RSS, largest process (MB) | --jobs=1 --no-cache (s) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in result["scaling"]:
-        lines.append(f"| {row['modules']} modules | {row['lines']} | {row['median_seconds']:.2f} "
-                     f"| {row['peak_tree_mb']:.0f} | {row['peak_process_mb']:.0f} | {row['jobs1_seconds']:.2f} |")
+        lines.append(
+            f"| {row['modules']} modules | {row['lines']} | {row['median_seconds']:.2f} "
+            f"| {row['peak_tree_mb']:.0f} | {row['peak_process_mb']:.0f} | {row['jobs1_seconds']:.2f} |"
+        )
     lines += ["", "| target | measured | verdict |", "|---|---|---|"]
     for t in result["targets"]:
         lines.append(f"| {t['target']} | {t['measured']} | {'met' if t['met'] else '**missed**'} |")
@@ -571,47 +730,87 @@ def targets(result: dict[str, object]) -> list[dict[str, object]]:
         return [c for name, c in comps.items() if fragment in name]
 
     for c in find("APL vs flake8-async"):
-        out.append({"target": f"{c['name']}: ≤ 1.0x", "measured": f"{c['median_ratio']:.2f}x",
-                    "met": c["median_ratio"] <= 1.0})
+        out.append(
+            {
+                "target": f"{c['name']}: ≤ 1.0x",
+                "measured": f"{c['median_ratio']:.2f}x",
+                "met": c["median_ratio"] <= 1.0,
+            }
+        )
     for c, limit in ((find("marginal cost, cold"), 0.5), (find("marginal cost, warm"), 0.1)):
         for item in c:
             added = item["a_median"] / item["b_median"] - 1
-            out.append({"target": f"{item['name']}: added ≤ {limit:.0%} of bare flake8",
-                        "measured": f"+{added:.0%} ({item['a_median']:.2f}s vs {item['b_median']:.2f}s)",
-                        "met": added <= limit})
+            out.append(
+                {
+                    "target": f"{item['name']}: added ≤ {limit:.0%} of bare flake8",
+                    "measured": f"+{added:.0%} ({item['a_median']:.2f}s vs {item['b_median']:.2f}s)",
+                    "met": added <= limit,
+                }
+            )
     for c in find("CLI cold vs libcst parse"):
-        out.append({"target": f"{c['name']}: ≤ 1.3x", "measured": f"{c['median_ratio']:.2f}x",
-                    "met": c["median_ratio"] <= 1.3})
+        out.append(
+            {
+                "target": f"{c['name']}: ≤ 1.3x",
+                "measured": f"{c['median_ratio']:.2f}x",
+                "met": c["median_ratio"] <= 1.3,
+            }
+        )
     for c in find("CLI warm vs ruff warm"):
-        out.append({"target": f"{c['name']}: ≤ 3x", "measured": f"{c['median_ratio']:.2f}x",
-                    "met": c["median_ratio"] <= 3.0})
+        out.append(
+            {
+                "target": f"{c['name']}: ≤ 3x",
+                "measured": f"{c['median_ratio']:.2f}x",
+                "met": c["median_ratio"] <= 3.0,
+            }
+        )
     start = result["startup_seconds"]
     for c in find("one file changed"):
         analysis = c["a_median"] - start
-        out.append({"target": f"{c['name']}: analysis ≤ 0.5 s",
-                    "measured": f"{analysis:.2f}s ({c['a_median']:.2f}s wall − {start:.2f}s start-up)",
-                    "met": analysis <= 0.5})
+        out.append(
+            {
+                "target": f"{c['name']}: analysis ≤ 0.5 s",
+                "measured": f"{analysis:.2f}s ({c['a_median']:.2f}s wall - {start:.2f}s start-up)",
+                "met": analysis <= 0.5,
+            }
+        )
     rows = result["scaling"]
     if rows:
         big = rows[-1]
-        out.append({"target": f"CLI peak memory on the {big['modules']}-module app < 500 MB",
-                    "measured": f"{big['peak_tree_mb']:.0f} MB process tree, {big['peak_process_mb']:.0f} MB "
-                                f"largest process", "met": big["peak_tree_mb"] < 500})
+        out.append(
+            {
+                "target": f"CLI peak memory on the {big['modules']}-module app < 500 MB",
+                "measured": f"{big['peak_tree_mb']:.0f} MB process tree, {big['peak_process_mb']:.0f} MB "
+                f"largest process",
+                "met": big["peak_tree_mb"] < 500,
+            }
+        )
     if len(rows) >= 2:
         first, last = rows[0], rows[-1]
         ratio_size = last["lines"] / first["lines"]
         growth_t = (last["median_seconds"] - result["startup_seconds"]) / max(
-            first["median_seconds"] - result["startup_seconds"], 1e-3)
+            first["median_seconds"] - result["startup_seconds"], 1e-3
+        )
         per = [(r["median_seconds"] - start) / r["lines"] * 1e6 for r in rows]
-        out.append({"target": "linear growth of time (ms per 1,000 lines, start-up excluded)",
-                    "measured": " → ".join(f"{p:.0f}" for p in per)
-                    + f" (size x{ratio_size:.0f}, time x{growth_t:.1f})",
-                    "met": per[-1] <= per[-2] * 1.25})
+        out.append(
+            {
+                "target": "linear growth of time (ms per 1,000 lines, start-up excluded)",
+                "measured": " → ".join(f"{p:.0f}" for p in per)
+                + f" (size x{ratio_size:.0f}, time x{growth_t:.1f})",
+                "met": per[-1] <= per[-2] * 1.25,
+            }
+        )
         mem = [r["peak_process_mb"] for r in rows]
-        mem_per = [(m - mem[0]) / max(r["lines"] - first["lines"], 1) * 1000 for m, r in zip(mem[1:], rows[1:])]
-        out.append({"target": "linear growth of peak memory (MB per 1,000 lines above the smallest app)",
-                    "measured": " → ".join(f"{p:.2f}" for p in mem_per) or "n/a",
-                    "met": len(mem_per) < 2 or mem_per[-1] <= mem_per[0] * 1.25 + 0.05})
+        mem_per = [
+            (m - mem[0]) / max(r["lines"] - first["lines"], 1) * 1000
+            for m, r in zip(mem[1:], rows[1:], strict=True)
+        ]
+        out.append(
+            {
+                "target": "linear growth of peak memory (MB per 1,000 lines above the smallest app)",
+                "measured": " → ".join(f"{p:.2f}" for p in mem_per) or "n/a",
+                "met": len(mem_per) < 2 or mem_per[-1] <= mem_per[0] * 1.25 + 0.05,
+            }
+        )
     return out
 
 
@@ -622,12 +821,21 @@ DOC_START, DOC_END = "<!-- results:start (written by benchmarks/run.py) -->", "<
 def profile_markdown(title: str, data: dict[str, object]) -> str:
     if "error" in data:
         return f"{title}: py-spy failed: {data['error'][:300]}\n"
-    lines = [f"{title} ({data['samples']} samples). Own time (top 15):", "",
-             "| # | file:function | samples | % |", "|---:|---|---:|---:|"]
+    lines = [
+        f"{title} ({data['samples']} samples). Own time (top 15):",
+        "",
+        "| # | file:function | samples | % |",
+        "|---:|---|---:|---:|",
+    ]
     for index, row in enumerate(data["self"], 1):
         lines.append(f"| {index} | `{row['function']}` | {row['samples']} | {row['percent']} |")
-    lines += ["", "Inclusive time in async_pitfalls_lint functions (top 15):", "",
-              "| # | file:function | samples | % |", "|---:|---|---:|---:|"]
+    lines += [
+        "",
+        "Inclusive time in async_pitfalls_lint functions (top 15):",
+        "",
+        "| # | file:function | samples | % |",
+        "|---:|---|---:|---:|",
+    ]
     for index, row in enumerate(data["inclusive_ours"], 1):
         lines.append(f"| {index} | `{row['function']}` | {row['samples']} | {row['percent']} |")
     return "\n".join(lines) + "\n"
@@ -642,23 +850,40 @@ def update_docs(result: dict[str, object], markdown: str) -> None:
         return
     v = result["versions"]
     corpora = result["corpora"]
-    block = [DOC_START, "", f"### Latest run: {result['date'][:10]}", "",
-             f"Machine: {result['machine'].get('cpu', '?')}, {result['machine']['cpus']} CPUs, "
-             f"{result['machine'].get('memory_gb', '?')} GB, {result['machine']['platform']}; shared and busy. "
-             f"async-pitfalls-lint {v['async-pitfalls-lint']} (installed from {v['commit']}), "
-             f"Python {v['python']}, libcst {v['libcst']}, {v['ruff']}, "
-             f"flake8 venvs: `{v['flake8 (async venv)']}`. Rounds: {result['rounds']} "
-             f"({result['flake8_rounds']} for the flake8 comparisons), jobs {result['jobs']}. "
-             f"Package corpus: {corpora['packages']['files']} files, {corpora['packages']['lines']} lines; "
-             f"flake8 set: {corpora['flake8_set']['files']} files, {corpora['flake8_set']['lines']} lines. "
-             f"CLI start-up (`--version`): {result['startup_seconds']:.2f} s.", "",
-             markdown, "![time and peak memory vs generated app size](img/performance-scaling.png)", ""]
+    block = [
+        DOC_START,
+        "",
+        f"### Latest run: {result['date'][:10]}",
+        "",
+        f"Machine: {result['machine'].get('cpu', '?')}, {result['machine']['cpus']} CPUs, "
+        f"{result['machine'].get('memory_gb', '?')} GB, {result['machine']['platform']}; shared and busy. "
+        f"async-pitfalls-lint {v['async-pitfalls-lint']} (installed from {v['commit']}), "
+        f"Python {v['python']}, libcst {v['libcst']}, {v['ruff']}, "
+        f"flake8 venvs: `{v['flake8 (async venv)']}`. Rounds: {result['rounds']} "
+        f"({result['flake8_rounds']} for the flake8 comparisons), jobs {result['jobs']}. "
+        f"Package corpus: {corpora['packages']['files']} files, {corpora['packages']['lines']} lines; "
+        f"flake8 set: {corpora['flake8_set']['files']} files, {corpora['flake8_set']['lines']} lines. "
+        f"CLI start-up (`--version`): {result['startup_seconds']:.2f} s.",
+        "",
+        markdown,
+        "![time and peak memory vs generated app size](img/performance-scaling.png)",
+        "",
+    ]
     if "profile_cli" in result:
-        block.append(profile_markdown("CLI, `check --jobs=1 --no-cache` on the largest generated app",
-                                      result["profile_cli"]))
+        block.append(
+            profile_markdown(
+                "CLI, `check --jobs=1 --no-cache` on the largest generated app",
+                result["profile_cli"],
+            )
+        )
     if "profile_flake8" in result:
-        block.append(profile_markdown("flake8 `--select=APL --jobs=1`, cold cache, on the flake8 set "
-                                      "(pycodestyle and pyflakes included)", result["profile_flake8"]))
+        block.append(
+            profile_markdown(
+                "flake8 `--select=APL --jobs=1`, cold cache, on the flake8 set "
+                "(pycodestyle and pyflakes included)",
+                result["profile_flake8"],
+            )
+        )
     block.append(DOC_END)
     before, rest = text.split(DOC_START, 1)
     after = rest.split(DOC_END, 1)[1]
@@ -676,7 +901,9 @@ def plot(result: dict[str, object], path: Path) -> None:
         return
     x = [r["modules"] for r in rows]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.plot(x, [r["median_seconds"] for r in rows], "o-", label=f"CLI cold, --jobs={result['jobs']}")
+    left.plot(
+        x, [r["median_seconds"] for r in rows], "o-", label=f"CLI cold, --jobs={result['jobs']}"
+    )
     left.plot(x, [r["jobs1_seconds"] for r in rows], "s--", label="CLI --jobs=1 --no-cache")
     left.set_xlabel("generated modules")
     left.set_ylabel("wall time (s)")
@@ -691,8 +918,10 @@ def plot(result: dict[str, object], path: Path) -> None:
     right.set_title("peak memory vs corpus size")
     right.grid(True, alpha=0.3)
     right.legend()
-    fig.suptitle(f"async-pitfalls-lint {result['versions']['async-pitfalls-lint']} "
-                 f"({result['versions']['commit']}), {result['date'][:10]}")
+    fig.suptitle(
+        f"async-pitfalls-lint {result['versions']['async-pitfalls-lint']} "
+        f"({result['versions']['commit']}), {result['date'][:10]}"
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -701,26 +930,56 @@ def plot(result: dict[str, object], path: Path) -> None:
 # -- main ---------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="async-pitfalls-lint performance benchmark")
-    parser.add_argument("--quick", action="store_true", help="small smoke run: 3 packages, apps of 100 and 300")
-    parser.add_argument("--rounds", type=int, default=None, help="A/B rounds per comparison (default 3, quick 2)")
-    parser.add_argument("--flake8-rounds", type=int, default=None, help="rounds for the slow flake8 comparisons")
-    parser.add_argument("--package-rounds", type=int, default=None,
-                        help="rounds of the cold CLI group on the package corpus (slowest; 0 = take it from --resume)")
-    parser.add_argument("--resume", type=Path, default=None,
-                        help="a JSON result whose comparisons are kept (for sections skipped in this run)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small smoke run: 3 packages, apps of 100 and 300"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="A/B rounds per comparison (default 3, quick 2)"
+    )
+    parser.add_argument(
+        "--flake8-rounds", type=int, default=None, help="rounds for the slow flake8 comparisons"
+    )
+    parser.add_argument(
+        "--package-rounds",
+        type=int,
+        default=None,
+        help="rounds of the cold CLI group on the package corpus (slowest; 0 = take it from --resume)",
+    )
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="a JSON result whose comparisons are kept (for sections skipped in this run)",
+    )
     parser.add_argument("--workdir", type=Path, default=HERE / ".corpus")
-    parser.add_argument("--skip", default="", help="comma list of: flake8,cli,corpus-cli,scaling,scope,profile")
-    parser.add_argument("--output", type=Path, default=None, help="JSON result (default results/latest.json)")
-    parser.add_argument("--docs-only", type=Path, default=None,
-                        help="only redraw the plot and docs/performance.md from a JSON result")
-    parser.add_argument("--keep-install", action="store_true",
-                        help="measure the checkout installed by a previous run (no reinstall)")
+    parser.add_argument(
+        "--skip", default="", help="comma list of: flake8,cli,corpus-cli,scaling,scope,profile"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help="JSON result (default results/latest.json)"
+    )
+    parser.add_argument(
+        "--docs-only",
+        type=Path,
+        default=None,
+        help="only redraw the plot and docs/performance.md from a JSON result",
+    )
+    parser.add_argument(
+        "--keep-install",
+        action="store_true",
+        help="measure the checkout installed by a previous run (no reinstall)",
+    )
     parser.add_argument("--in-venv", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if not args.in_venv:  # set up, then run the measurements inside the apl venv (psutil, matplotlib)
+    if (
+        not args.in_venv
+    ):  # set up, then run the measurements inside the apl venv (psutil, matplotlib)
         if args.docs_only is None or not venv_python("apl").exists():
             setup_venvs(reinstall=not args.keep_install)
-        os.execv(str(venv_python("apl")), [str(venv_python("apl")), __file__, *(argv or sys.argv[1:]), "--in-venv"])
+        os.execv(
+            str(venv_python("apl")),
+            [str(venv_python("apl")), __file__, *(argv or sys.argv[1:]), "--in-venv"],
+        )
     if args.docs_only is not None:
         result = json.loads(args.docs_only.read_text(encoding="utf-8"))
         plot(result, PLOT)
@@ -748,15 +1007,24 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": rounds,
         "flake8_rounds": flake8_rounds,
         "jobs": jobs,
-        "pins": {"corpus": dict(CORPUS), "flake8": FLAKE8_PINS, "flake8-async": FLAKE8_ASYNC_PIN, "ruff": RUFF_PIN,
-                 "app_seed": APP_SEED},
+        "pins": {
+            "corpus": dict(CORPUS),
+            "flake8": FLAKE8_PINS,
+            "flake8-async": FLAKE8_ASYNC_PIN,
+            "ruff": RUFF_PIN,
+            "app_seed": APP_SEED,
+        },
     }
     corpus_files, corpus_lines = count_files(*packages.values())
     flake8_targets = [packages[name] for name in FLAKE8_SET if name in packages] + [smallest]
     f8_files, f8_lines = count_files(*flake8_targets)
     result["corpora"] = {
         "packages": {"files": corpus_files, "lines": corpus_lines, "names": sorted(packages)},
-        "flake8_set": {"files": f8_files, "lines": f8_lines, "paths": [p.name for p in flake8_targets]},
+        "flake8_set": {
+            "files": f8_files,
+            "lines": f8_lines,
+            "paths": [p.name for p in flake8_targets],
+        },
         "apps": {str(size): count_files(path)[0] for size, path in apps.items()},
     }
     print(json.dumps(result, indent=1), flush=True)
@@ -766,23 +1034,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume is not None:
         previous = json.loads(args.resume.read_text(encoding="utf-8"))
         kept = list(previous.get("comparisons", []))
-        result["resumed_from"] = {"file": args.resume.name, "date": previous.get("date"),
-                                  "comparisons": [c["name"] for c in kept]}
+        result["resumed_from"] = {
+            "file": args.resume.name,
+            "date": previous.get("date"),
+            "comparisons": [c["name"] for c in kept],
+        }
     output = args.output or (RESULTS / ("quick.json" if args.quick else "latest.json"))
 
     def save_partial() -> None:
         result["comparisons"] = kept + [c.summary() for c in comparisons]
         output.parent.mkdir(parents=True, exist_ok=True)
         output.with_suffix(".partial.json.tmp").write_text(json.dumps(result, indent=2) + "\n")
+
     if "flake8" not in skip:
         print(f"== flake8 on {f8_files} files ({f8_lines} lines)", flush=True)
         comparisons += flake8_comparisons(flake8_targets, flake8_rounds, workdir)
         save_partial()
     changed = largest / "app" / "routers" / sorted(os.listdir(largest / "app" / "routers"))[-1]
     if "corpus-cli" not in skip:
-        print(f"== CLI on the package corpus ({corpus_files} files, {corpus_lines} lines)", flush=True)
-        comparisons += cli_comparisons("packages", packages_root, rounds, jobs, None, workdir,
-                                       cold_rounds=args.package_rounds)
+        print(
+            f"== CLI on the package corpus ({corpus_files} files, {corpus_lines} lines)", flush=True
+        )
+        comparisons += cli_comparisons(
+            "packages", packages_root, rounds, jobs, None, workdir, cold_rounds=args.package_rounds
+        )
         save_partial()
     if "cli" not in skip:
         print(f"== CLI on {largest.name}", flush=True)
@@ -798,12 +1073,27 @@ def main(argv: list[str] | None = None) -> int:
         print("== profiling (py-spy)", flush=True)
         clear_caches(largest)
         result["profile_cli"] = profile(
-            [bin_("apl", "async-pitfalls-lint"), "check", "-q", "--exit-zero", "--no-cache", "--jobs=1", largest],
-            largest, "cli")
+            [
+                bin_("apl", "async-pitfalls-lint"),
+                "check",
+                "-q",
+                "--exit-zero",
+                "--no-cache",
+                "--jobs=1",
+                largest,
+            ],
+            largest,
+            "cli",
+        )
         clear_caches(*flake8_targets)
         result["profile_flake8"] = profile(
-            [bin_("apl", "flake8"), "--select=APL", "--exit-zero", "--jobs=1", *flake8_targets], workdir, "flake8")
-        result["profile_flake8"]["note"] = "includes pycodestyle and pyflakes, which run under any --select"
+            [bin_("apl", "flake8"), "--select=APL", "--exit-zero", "--jobs=1", *flake8_targets],
+            workdir,
+            "flake8",
+        )
+        result["profile_flake8"]["note"] = (
+            "includes pycodestyle and pyflakes, which run under any --select"
+        )
     result["targets"] = targets(result)
     markdown = render_markdown(result)
     print("\n" + markdown, flush=True)

@@ -11,6 +11,7 @@ folder that cannot be written turns caching off with one warning on standard err
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import pickle
@@ -32,14 +33,18 @@ def content_key(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
+@functools.cache
 def _data_fingerprint() -> str:
-    """What cached facts depend on besides the file: the extractor and the packaged data."""
+    """What cached entries depend on besides the files: the package's code and data.
+
+    Cached indexes and whole-run results are derived by most modules, so an edited checkout
+    (an editable install between releases) must never read entries an older build wrote."""
     digest = hashlib.blake2b(digest_size=8)
-    package = resources.files("async_pitfalls_lint")
-    for module in ("facts.py", "extract.py", "positions.py"):
-        digest.update(package.joinpath(module).read_bytes())
-    for name in ("blocking.toml", "fastapi.toml"):
-        digest.update(package.joinpath("data").joinpath(name).read_bytes())
+    package = Path(str(resources.files("async_pitfalls_lint")))
+    for source in sorted(package.rglob("*")):
+        if source.suffix in (".py", ".toml") and source.is_file():
+            digest.update(source.relative_to(package).as_posix().encode())
+            digest.update(source.read_bytes())
     return digest.hexdigest()
 
 

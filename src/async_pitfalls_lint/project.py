@@ -7,6 +7,7 @@ for the life of the process and on disk across runs (see cache.py).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -208,6 +209,23 @@ class Project:
             )
             self._scans[path] = known
         return known
+
+    def state_key(self, kind: str, extra: str = "") -> str | None:
+        """A cache key for something derived from the whole project: every Python file's
+        size and mtime (content, for unsaved buffers), the settings and `extra`."""
+        digest = hashlib.blake2b(digest_size=20)
+        digest.update(repr((kind, self.settings, extra)).encode())
+        try:
+            for path in self.python_files():
+                override = self._overrides.get(path)
+                if override is not None:
+                    digest.update(f"{path}\0{content_key(override)}\n".encode())
+                    continue
+                info = os.stat(path)
+                digest.update(f"{path}\0{info.st_mtime_ns}\0{info.st_size}\n".encode())
+        except OSError:
+            return None
+        return f"{kind}-{digest.hexdigest()}"
 
     def is_candidate(self, path: str) -> bool:
         """Whether the file may register or contain event-loop code (a cheap text check)."""

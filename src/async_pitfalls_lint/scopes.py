@@ -86,6 +86,24 @@ class EventLoopIndex:
         if not self.project.uses_framework() and not self.routes.kb.extra_route_decorators:
             self._reasons = {}  # nothing mentions FastAPI or Starlette: nothing is a handler
             return self._reasons
+        key = self.project.state_key("index", repr(self.routes.kb.extra_route_decorators))
+        cached = self.project.cache.get(key) if self.project.cache and key else None
+        if isinstance(cached, tuple) and len(cached) == 3:
+            # No project file changed since this index was built (flake8 workers, reruns).
+            self.handlers, cached_reasons, self.arguments = cached
+            self._index(cached_reasons)
+            return self._reasons or {}
+        reasons = self._scan_project()
+        if self.project.cache is not None and key is not None:
+            self.project.cache.put(key, (self.handlers, reasons, self.arguments))
+        return reasons
+
+    def _index(self, reasons: dict[tuple[str, str], Reason]) -> None:
+        self._reasons = reasons
+        for (where, qualname), reason in reasons.items():
+            self._by_path.setdefault(where, {})[qualname] = reason
+
+    def _scan_project(self) -> dict[tuple[str, str], Reason]:
         candidates = [
             path for path in self.project.python_files() if self.project.is_candidate(path)
         ]
@@ -125,9 +143,7 @@ class EventLoopIndex:
                 ):
                     seen.append(target_arguments)
                     queue.append((*target, target_arguments))
-        self._reasons = reasons
-        for (where, qualname), reason in reasons.items():
-            self._by_path.setdefault(where, {})[qualname] = reason
+        self._index(reasons)
         return reasons
 
     def _background_tasks_of_sync_handlers(self, handlers: list[Handler]) -> list[Handler]:
