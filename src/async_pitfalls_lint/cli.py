@@ -198,6 +198,7 @@ def _jobs_for(args: argparse.Namespace) -> int:
 def _emit(text: str, output_file: Path | None, stdout: TextIO) -> None:
     if output_file is None:
         stdout.write(text)
+        stdout.flush()  # the report comes before the summary that follows on stderr
         return
     try:
         output_file.write_text(text, encoding="utf-8")
