@@ -224,6 +224,17 @@ def test_unknown_option_is_a_usage_error(project: Path) -> None:
     assert "unrecognized arguments: --no-such-option" in result.stderr
 
 
+def test_exit_zero_with_an_unanalysable_file(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path / "p",
+        {"broken.py": "async def broken(:\n    pass\n", "app.py": APP},
+    )
+    result = run_cli("check", "--exit-zero", cwd=root)
+    assert result.returncode == 0
+    assert result.stdout.startswith("app.py:")
+    assert "broken.py:1:1: APL900 could not analyse this file: " in result.stdout
+
+
 def test_unanalysable_file(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"broken.py": "async def broken(:\n    pass\n"})
     result = run_cli("check", cwd=root)

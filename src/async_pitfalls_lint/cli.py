@@ -259,11 +259,14 @@ def summary_line(report: Report) -> str:
 
 
 def exit_status(report: Report, exit_zero: bool) -> int:
-    """2 for internal errors, 1 for findings, 2 when files could not be analysed and nothing
-    else was found (their APL900 lines are reported either way), else 0."""
+    """2 for internal errors; with `--exit-zero` 0 otherwise; else 1 for findings, 2 when files
+    could not be analysed and nothing else was found (their APL900 lines are reported either
+    way), and 0 for a clean run."""
     if report.internal_errors:
         return EXIT_ERROR
-    if any(finding.code != "APL900" for finding in report.findings) and not exit_zero:
+    if exit_zero:
+        return EXIT_CLEAN
+    if any(finding.code != "APL900" for finding in report.findings):
         return EXIT_FINDINGS
     if report.problems:
         return EXIT_ERROR
