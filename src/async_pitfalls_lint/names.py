@@ -95,6 +95,8 @@ class Resolver:
             if callee == ("x", "builtins.next") and ref[2]:
                 # `db = next(get_db())`: a generator's first value, which function_result gives.
                 return self.eval(path, ref[2][0])
+            if self.opens_buffer(path, callee, ref[2], ref[3]):
+                return ("xi", "io.BytesIO", ())  # an archive over a buffer: memory, not disk
             return self.call_result(callee, ref)
         if tag == "imp":
             return self.import_value(path, ref[1], ref[2])
@@ -121,6 +123,23 @@ class Resolver:
         if tag in ("str", "lam", "none"):
             return ref
         return None
+
+    def opens_buffer(
+        self,
+        path: str,
+        callee: Value | None,
+        args: tuple[Ref | None, ...],
+        kwargs: tuple[tuple[str, Ref | None], ...],
+    ) -> bool:
+        """`zipfile.ZipFile(io.BytesIO(data))` and the like: an opener given an in-memory buffer."""
+        if callee is None or callee[0] != "x" or callee[1] not in self.kb.buffer_openers:
+            return False
+        candidates = [*args[:1], *(value for key, value in kwargs if key == "fileobj")]
+        return any(self._is_buffer(path, ref) for ref in candidates)
+
+    def _is_buffer(self, path: str, ref: Ref | None) -> bool:
+        value = self.eval(path, ref)
+        return value is not None and value[0] == "xi" and value[1] in self.kb.in_memory
 
     @contextmanager
     def frame_for(
@@ -557,14 +576,17 @@ class Resolver:
         function = facts.functions.get(qualname) if facts is not None else None
         if function is None:
             return None
-        if function.returns is not None:
-            value = self.instance_of(path, function.returns)
-            if value is not None:
-                return value
+        declared = self.instance_of(path, function.returns) if function.returns else None
+        if declared is not None and not _is_file_protocol(declared):
+            return declared
         returned = [ref for ref in function.return_values if ref != _NONE and ref is not None]
-        if not returned:
-            return None
-        return _merge([self.eval(path, ref) for ref in returned])
+        inferred = _merge([self.eval(path, ref) for ref in returned]) if returned else None
+        if declared is not None and not (
+            inferred is not None and inferred[0] == "xi" and inferred[1] in self.kb.in_memory
+        ):
+            return declared
+        # `-> BinaryIO` declares the protocol; the `io.BytesIO` it returns does no I/O.
+        return inferred
 
     def entered(self, value: Value | None) -> Value | None:
         """The value bound by `with value as x`."""
@@ -592,6 +614,10 @@ class Resolver:
             result = self.kb.div_type(base[1])
             return ("xi", result, ()) if result else None
         return None
+
+
+def _is_file_protocol(value: Value) -> bool:
+    return bool(value[0] == "xi" and value[1] == "io.IOBase")
 
 
 def _merge(values: list[Value | None]) -> Value | None:

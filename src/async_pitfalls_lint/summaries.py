@@ -89,6 +89,8 @@ class CallClassifier:
             return NOTHING
         tag = value[0]
         if tag == "x":
+            if self.resolver.opens_buffer(path, value, site.args, site.kwargs):
+                return NOTHING
             entry = self.kb.blocking(value[1])
             return Classified("blocking", value, entry, value[1]) if entry else NOTHING
         if tag == "xi":
