@@ -128,6 +128,15 @@ class Analysis:
                     )
                 )
                 blocking.append(CallFinding(site, classified))
+        for site in function.property_reads:
+            classified = self._classify(path, site, frames)
+            if classified.kind == "helper" and classified.chain is not None:
+                findings.append(
+                    self._helper_finding(
+                        path, display, site, classified.chain, scope, reason, function
+                    )
+                )
+                blocking.append(CallFinding(site, classified))
         context = CheckContext(self, path, display, function, reason, scope, blocking)
         for check in OFFLOADING_CHECKS:
             findings.extend(check(context))
@@ -225,14 +234,23 @@ class Analysis:
         names = " → ".join([helper, *(step.label for step in chain.steps)])
         chain_text = f"{names} at {last.path}:{last.line}"
         category_info = self.catalog.categories[category]
-        alternative = category_info.helper_alternative.format(
-            helper=self._callee_source(path, site)
-        )
+        if site.property_read:
+            helper = f"property {helper}"
+            source = self._callee_source(path, site)
+            alternative = (
+                f"read it in a thread (`await asyncio.to_thread(lambda: {source})`), "
+                "move the blocking work out of the property getter"
+            )
+        else:
+            helper = f"{helper}()"
+            alternative = category_info.helper_alternative.format(
+                helper=self._callee_source(path, site)
+            )
         if reason.is_handler and reason.handler.kind in ("route", "dependency"):
             alternative += f" or make {_short(function.qualname)} a plain def"
         doing = _doing(category_info.doing, chain, category)
         message = rule.render(
-            callee=f"{helper}()",
+            callee=helper,
             doing=doing,
             scope=scope,
             chain=chain_text,

@@ -10,7 +10,7 @@ only when called, usually off the event loop); comprehensions run inline and are
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -127,6 +127,7 @@ class Extractor:
         self._shadowed: list[frozenset[str]] = []
         self._awaited: cst.CSTNode | None = None
         self._chain_base: cst.CSTNode | None = None
+        self._callee: cst.CSTNode | None = None  # the `func` of the call being extracted
         self._site_by_node: dict[int, CallSite] = {}
         self._genexp_depth = 0
         self._type_checking = 0
@@ -365,6 +366,17 @@ class Extractor:
             self._bind(local, ("imp", level, dotted))
 
     def _if(self, node: cst.If) -> None:
+        function = self._current_function()
+        lazy_global = function is not None and _initialises_global_once(node, function.globals)
+        if lazy_global and function is not None:
+            calls, reads = len(self._sink), len(function.property_reads)
+            self.expr(node.test)
+            self._block(node.body)
+            for site in (*self._sink[calls:], *function.property_reads[reads:]):
+                site.once = True
+            if node.orelse is not None:
+                self._generic_child(node.orelse)
+            return
         current: cst.If | None = node
         while current is not None:
             type_checking = _dotted(current.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
@@ -617,8 +629,23 @@ class Extractor:
         return ("n", self._scope.id, name)
 
     def _attribute(self, node: cst.Attribute) -> Ref | None:
+        called = self._callee is node
         self._chain_base = node.value
-        return ("a", self.expr(node.value), node.attr.value)
+        ref = ("a", self.expr(node.value), node.attr.value)
+        if not called:
+            self._property_read(node, ref)
+        return ref
+
+    def _property_read(self, node: cst.Attribute, ref: Ref) -> None:
+        """Record a read that may run a property getter (in function bodies, not lambdas)."""
+        function = self._current_function()
+        if function is None or self._sink is not function.calls or ref[1] is None:
+            return
+        if node.attr.value.startswith("__"):
+            return
+        site = CallSite(ref, (), (), False, implicit=True, property_read=True)
+        function.property_reads.append(site)
+        self._site_nodes.append((node, node, node, site))
 
     def _await(self, node: cst.Await) -> Ref | None:
         self._mark_awaits()
@@ -634,6 +661,7 @@ class Extractor:
         chain_base = self._chain_base is node
         self._awaited = None
         self._chain_base = node.func
+        self._callee = node.func
         callee = self.expr(node.func)
         args: list[Ref | None] = []
         kwargs: list[tuple[str, Ref | None]] = []
@@ -859,6 +887,45 @@ class Extractor:
             return self.type_ref(parsed, unwrap_generators)
         finally:
             self._sink = saved_sink
+
+
+def _initialises_global_once(node: cst.If, globals_: set[str]) -> bool:
+    """`if _logger is None: ... _logger = ...` (or `if not _logger:`) for a declared global."""
+    test = node.test
+    name: str | None = None
+    if isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name):
+        if len(test.comparisons) == 1 and isinstance(test.comparisons[0].operator, cst.Is):
+            right = test.comparisons[0].comparator
+            if isinstance(right, cst.Name) and right.value == "None":
+                name = test.left.value
+    elif (
+        isinstance(test, cst.UnaryOperation)
+        and isinstance(test.operator, cst.Not)
+        and isinstance(test.expression, cst.Name)
+    ):
+        name = test.expression.value
+    if name is None or name not in globals_:
+        return False
+    return any(name in _assigned_names(statement) for statement in node.body.body)
+
+
+def _assigned_names(statement: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+    for assign in _walk_assignments(statement):
+        for target in assign:
+            _collect_names(target, names)
+    return names
+
+
+def _walk_assignments(node: cst.CSTNode) -> Iterator[list[cst.BaseExpression]]:
+    if isinstance(node, cst.Assign):
+        yield [target.target for target in node.targets]
+    elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+        yield [node.target]
+    if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        return
+    for child in node.children:
+        yield from _walk_assignments(child)
 
 
 def _consumes_first_argument(func: cst.BaseExpression) -> bool:

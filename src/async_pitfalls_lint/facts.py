@@ -49,6 +49,10 @@ class CallSite:
     implicit: bool = False
     # The result is iterated right here (`for x in f()`, `list(f())`): a generator's body runs.
     consumed: bool = False
+    # An attribute read (`db.status`): a call only when it names a project `@property`.
+    property_read: bool = False
+    # Under `if GLOBAL is None:` that assigns GLOBAL (`global GLOBAL` declared): runs once.
+    once: bool = False
 
     def arg(self, position: int, keyword: str | None = None) -> Ref | None:
         if keyword is not None:
@@ -93,6 +97,9 @@ class FunctionFacts:
     # elsewhere, or in a thread), so they are never findings here; a coroutine they create is
     # still awaited on this loop (`handlers = {"join": lambda: join(ws)}` ... `await handler()`).
     lambda_calls: list[CallSite] = field(default_factory=list)
+    # Attribute reads in the body (`self.group`, `db.status`), kept apart from the calls: only
+    # the classifier looks at them, for project properties whose getter blocks.
+    property_reads: list[CallSite] = field(default_factory=list)
 
     def param(self, name: str) -> Param | None:
         for param in self.params:

@@ -165,8 +165,10 @@ class Resolver:
         """Typed values the call passes to the callee's unannotated parameters, evaluated in
         the caller's frame (`crud.get_user(db, 1)` with `db: Session` types `db` inside)."""
         positional = [param for param in function.params if param.kind == "positional"]
-        if function.class_qualname is not None and receiver is not None:
-            positional = positional[1:]  # bound: `self` (or `cls`) is not passed
+        if function.class_qualname is not None and receiver is not None and positional:
+            first = function.locals.get(positional[0].name, [])
+            if any(ref is not None and ref[0] in ("self", "cls") for ref in first):
+                positional = positional[1:]  # bound: `self` (or `cls`) is not passed
         pairs: list[tuple[str, Value]] = []
         for param, argument in zip(positional, site.args, strict=False):
             self._bind(pairs, caller_path, param.name, param.annotation, argument)
@@ -187,7 +189,8 @@ class Resolver:
         if annotation is not None or argument is None:
             return
         value = self.eval(caller_path, argument)
-        if value is not None and value[0] in ("xi", "pi"):
+        # Instances, and callables the callee may call (`_probe(self.count)`, `retry(fetch)`).
+        if value is not None and value[0] in ("xi", "pi", "pf", "x"):
             pairs.append((name, value))
 
     def _argument(self, path: str, qualname: str, name: str) -> Value | None:
@@ -509,6 +512,15 @@ class Resolver:
     def class_facts(self, path: str, qualname: str) -> ClassFacts | None:
         facts = self.project.facts_for(path)
         return facts.classes.get(qualname) if facts is not None else None
+
+    def property_getter(self, path: str, qualname: str, name: str) -> tuple[str, str] | None:
+        """The getter `instance.name` runs on an instance of a project class, if a property."""
+        method = self.find_method(path, qualname, name)
+        if method is None:
+            return None
+        facts = self.project.facts_for(method[0])
+        function = facts.functions.get(method[1]) if facts is not None else None
+        return method if function is not None and self._is_property(function) else None
 
     def find_method(self, path: str, qualname: str, name: str) -> tuple[str, str] | None:
         value = self._class_member(path, qualname, name, instance=False)

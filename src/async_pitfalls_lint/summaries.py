@@ -84,6 +84,8 @@ class CallClassifier:
         return facts.functions.get(qualname) if facts is not None else None
 
     def classify(self, path: str, site: CallSite, depth: int = 0) -> Classified:
+        if site.property_read:
+            return self._property_read(path, site, depth)
         value = self.resolver.eval(path, site.callee)
         if value is None:
             return NOTHING
@@ -111,6 +113,21 @@ class CallClassifier:
                 path, value, [(*method, (value[1], value[2], exact))], site, depth
             )
         return NOTHING
+
+    def _property_read(self, path: str, site: CallSite, depth: int) -> Classified:
+        """`db.status` where `status` is a property of the project class `db` belongs to."""
+        callee = site.callee
+        if callee is None or callee[0] != "a":
+            return NOTHING
+        base = self.resolver.eval(path, callee[1])
+        if base is None or base[0] != "pi":
+            return NOTHING
+        getter = self.resolver.property_getter(base[1], base[2], callee[2])
+        if getter is None:
+            return NOTHING
+        receiver = (base[1], base[2], len(base) > 3 and bool(base[3]))
+        value: Value = ("pf", getter[0], getter[1])
+        return self._project_call(path, value, [(*getter, receiver)], site, depth)
 
     def _project_call(
         self,
@@ -212,7 +229,9 @@ class CallClassifier:
     def _blocking_calls(self, path: str, function: FunctionFacts, depth: int) -> dict[str, Chain]:
         display = self.project.display(path)
         chains: dict[str, Chain] = {}
-        for site in function.calls:
+        for site in (*function.calls, *function.property_reads):
+            if site.once:
+                continue  # a lazily initialised global: it blocks once, at warm-up
             found = self.classify(path, site, depth)
             if found.kind == "blocking" and found.entry is not None:
                 if found.entry.category not in chains:

@@ -128,6 +128,8 @@ def _build(
     call = _blocking_call(blocking, finding)
     if call is None:
         raise Unavailable("no automatic fix for this finding")
+    if call.site.property_read:
+        raise Unavailable("a property read: its getter cannot be offloaded as written")
     if call.classified.kind == "helper":
         return to_thread_fix(source, call.site)
     entry = call.classified.entry
