@@ -245,9 +245,11 @@ class Extractor:
             items = value[1] if value is not None and value[0] == "l" else None
             elements = target.elements
             for position, element in enumerate(elements):
-                item = (
-                    items[position] if items is not None and len(items) == len(elements) else None
-                )
+                item: Ref | None = None
+                if items is not None and len(items) == len(elements):
+                    item = items[position]
+                elif value is not None and value[0] == "c":
+                    item = ("ti", value, position)  # `a, b = f()`: what f returns at position
                 inner = element.value
                 if isinstance(inner, cst.StarredElement):
                     inner = inner.value

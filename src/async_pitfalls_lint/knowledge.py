@@ -96,6 +96,7 @@ class KnowledgeBase:
         self._groups = [self._load_group(raw) for raw in blocking.get("group", [])]
         self.in_memory = frozenset(blocking.get("in_memory", ()))
         self.buffer_openers = frozenset(blocking.get("buffer_openers", ()))
+        self.locators = frozenset(blocking.get("locators", ()))
         if extra_blocking:
             self._groups.extend(self._user_groups(extra_blocking))
         self._allow = [_compile_glob(name) for name in allow]

@@ -97,6 +97,9 @@ class Resolver:
                 return self.eval(path, ref[2][0])
             if self.opens_buffer(path, callee, ref[2], ref[3]):
                 return ("xi", "io.BytesIO", ())  # an archive over a buffer: memory, not disk
+            located = self._located(path, callee, ref[2])
+            if located is not None:
+                return located
             return self.call_result(callee, ref)
         if tag == "imp":
             return self.import_value(path, ref[1], ref[2])
@@ -120,9 +123,29 @@ class Resolver:
             return self._subscript(self.eval(path, ref[1]))
         if tag == "d":
             return self._divided(self.eval(path, ref[1]))
+        if tag == "ti":
+            return self._tuple_item(path, ref[1], ref[2])
         if tag in ("str", "lam", "none"):
             return ref
         return None
+
+    def _tuple_item(self, path: str, call: Ref, position: int) -> Value | None:
+        """Item `position` of what a project function returns as a tuple (`return a, b`)."""
+        callee = self.eval(path, call[1])
+        if callee is None or callee[0] != "pf":
+            return None
+        facts = self.project.facts_for(callee[1])
+        function = facts.functions.get(callee[2]) if facts is not None else None
+        if function is None:
+            return None
+        values: list[Value | None] = []
+        for returned in function.return_values:
+            if returned is None or returned == _NONE:
+                continue
+            if returned[0] != "l" or len(returned[1]) <= position:
+                return None
+            values.append(self.eval(callee[1], returned[1][position]))
+        return _merge(values) if values else None
 
     def opens_buffer(
         self,
@@ -136,6 +159,27 @@ class Resolver:
             return False
         candidates = [*args[:1], *(value for key, value in kwargs if key == "fileobj")]
         return any(self._is_buffer(path, ref) for ref in candidates)
+
+    def _located(
+        self, path: str, callee: Value | None, args: tuple[Ref | None, ...]
+    ) -> Value | None:
+        """`injector.get(ToolService)`: an instance of the class a service locator is given."""
+        if callee is None or not args:
+            return None
+        if callee[0] == "xi":
+            name = f"{callee[1]}.{'.'.join(callee[2]) or '__call__'}"
+        elif callee[0] == "x":
+            name = callee[1]
+        else:
+            return None
+        if name not in self.kb.locators:
+            return None
+        wanted = self.eval(path, args[0])
+        if wanted is not None and wanted[0] == "pc":
+            return ("pi", wanted[1], wanted[2])  # a binding may provide a subclass
+        if wanted is not None and wanted[0] == "x":
+            return ("xi", wanted[1], ())
+        return None
 
     def _is_buffer(self, path: str, ref: Ref | None) -> bool:
         value = self.eval(path, ref)
