@@ -191,6 +191,22 @@ def test_key_project_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert check(root, monkeypatch)[:2] == (0, [])
 
 
+def test_key_source_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "backend/__init__.py": "",
+        "backend/server/__init__.py": "",
+        "backend/server/store.py": "import time\n\n\ndef load():\n    time.sleep(1)\n",
+        "backend/server/app.py": (
+            "from fastapi import FastAPI\n\nfrom server.store import load\n\napp = FastAPI()\n"
+            "\n\n@app.get('/')\nasync def index():\n    return load()\n"
+        ),
+    }
+    root = make_project(tmp_path / "p", files)
+    assert check(root, monkeypatch)[:2] == (0, [])  # `server` is not importable from the root
+    write_config(root, 'source-roots = ["backend"]\n')
+    assert check(root, monkeypatch)[:2] == (1, ["backend/server/app.py:10 APL201"])
+
+
 def test_key_max_file_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_project(tmp_path / "p", {"app.py": ROUTE}, "max-file-size = 64\ncache = false\n")
     code, findings, stderr = check(root, monkeypatch)

@@ -48,6 +48,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     project_root: str | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    source_roots: tuple[str, ...] = ()
     source: str = ""  # the file the settings were read from, for messages
 
     def replace(self, **changes: Any) -> Settings:
@@ -73,6 +74,7 @@ _FIELD_KEYS = {
     "per-file-ignores": "per_file_ignores",
     "project-root": "project_root",
     "max-file-size": "max_file_size",
+    "source-roots": "source_roots",
 }
 DOCUMENTED_KEYS = tuple(_FIELD_KEYS)
 
@@ -100,7 +102,7 @@ def _convert(field_name: str, key: str, value: Any, source: str) -> Any:
         return value
     if field_name in ("select", "ignore", "extend_select"):
         return validate_selectors(_string_list(value, where), where)
-    if field_name in ("allow", "route_decorators", "exclude"):
+    if field_name in ("allow", "route_decorators", "exclude", "source_roots"):
         return tuple(_string_list(value, where))
     if field_name == "extra_blocking":
         return validate_extra_blocking(value, where)
@@ -209,4 +211,7 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
         settings = settings.replace(project_root=os.fspath(base / settings.project_root))
     if settings.cache_dir is not None:
         settings = settings.replace(cache_dir=os.fspath(base / settings.cache_dir))
+    if settings.source_roots:
+        roots = tuple(os.path.normpath(os.fspath(base / root)) for root in settings.source_roots)
+        settings = settings.replace(source_roots=roots)
     return settings

@@ -340,6 +340,11 @@ class Project:
         source = os.path.join(self.root, "src")
         if source not in chain:
             chain.insert(1, source)
+        for extra in reversed(self.settings.source_roots):
+            # Folders the application puts on sys.path itself (`source-roots`).
+            folder = os.path.join(self.root, extra)  # absolute when read from a config file
+            if folder not in chain:
+                chain.insert(1, folder)
         return chain
 
     def _resolve_from(
