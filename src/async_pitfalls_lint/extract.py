@@ -710,9 +710,11 @@ class Extractor:
 
     def _binary(self, node: cst.BinaryOperation) -> Ref | None:
         left = self.expr(node.left)
-        self.expr(node.right)
+        right = self.expr(node.right)
         if isinstance(node.operator, cst.Divide):
             return ("d", left)
+        if isinstance(node.operator, cst.BitOr):
+            return ("o", left, right)
         return None
 
     def _string(self, node: cst.SimpleString) -> Ref | None:

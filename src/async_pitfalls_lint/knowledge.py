@@ -41,6 +41,7 @@ class TypeInfo:
     returns: Mapping[str, str] = field(default_factory=dict)
     subscript: str | None = None
     div: str | None = None
+    pipe: str | None = None
     fluent: bool = False
 
 
@@ -112,6 +113,7 @@ class KnowledgeBase:
                 returns=dict(raw.get("returns", {})),
                 subscript=raw.get("subscript"),
                 div=raw.get("div"),
+                pipe=raw.get("pipe"),
                 fluent=bool(raw.get("fluent", False)),
             )
             self._types[name] = info
@@ -259,6 +261,14 @@ class KnowledgeBase:
     def div_type(self, type_name: str) -> str | None:
         info = self._types.get(type_name)
         return info.div if info else None
+
+    def pipe_type(self, type_name: str) -> str | None:
+        """The type of `a | b` when either side is of `type_name` (LangChain's `prompt | llm`)."""
+        for name in self.mro(type_name):
+            info = self._types.get(name)
+            if info is not None and info.pipe:
+                return info.pipe
+        return None
 
     def is_fluent(self, type_name: str) -> bool:
         return any(self._types[name].fluent for name in self.mro(type_name) if name in self._types)

@@ -123,6 +123,8 @@ class Resolver:
             return self._subscript(self.eval(path, ref[1]))
         if tag == "d":
             return self._divided(self.eval(path, ref[1]))
+        if tag == "o":
+            return self._piped(self.eval(path, ref[1])) or self._piped(self.eval(path, ref[2]))
         if tag == "ti":
             return self._tuple_item(path, ref[1], ref[2])
         if tag in ("str", "lam", "none"):
@@ -662,6 +664,12 @@ class Resolver:
             return base  # a parametrised generic project class, `CRUDBase[User]`
         if base is not None and base[0] == "xi" and not base[2]:
             result = self.kb.subscript_type(base[1])
+            return ("xi", result, ()) if result else None
+        return None
+
+    def _piped(self, side: Value | None) -> Value | None:
+        if side is not None and side[0] == "xi" and not side[2]:
+            result = self.kb.pipe_type(side[1])
             return ("xi", result, ()) if result else None
         return None
 
