@@ -429,11 +429,12 @@ class Resolver:
     def _instance_attribute(self, base: Value, name: str) -> Value | None:
         type_name, attribute_path = base[1], base[2]
         if not attribute_path:
-            if self.kb.is_known_method(type_name, name):
-                return ("xi", type_name, (name,))
+            # A declared attribute type wins over a `Type.*` pattern (`client.aio` is async).
             attribute_type = self.kb.attribute_type(type_name, name)
             if attribute_type is not None:
                 return ("xi", attribute_type, ())
+            if self.kb.is_known_method(type_name, name):
+                return ("xi", type_name, (name,))
         if len(attribute_path) >= _MAX_ATTRIBUTE_PATH:
             return None
         return ("xi", type_name, (*attribute_path, name))
