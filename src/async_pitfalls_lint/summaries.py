@@ -153,6 +153,12 @@ class CallClassifier:
             implementation = self.function(target_path, target_qualname)
             if implementation is None or implementation.is_async:
                 continue
+            if (
+                implementation.is_generator
+                and not site.consumed
+                and not _runs_when_called(implementation)
+            ):
+                continue  # an override that is a generator runs where it is iterated
             if self._never_blocks_twice(target_path, implementation):
                 continue
             arguments = self.resolver.bind_arguments(
