@@ -48,6 +48,26 @@ _CONSUMERS = frozenset(
     {"list", "tuple", "set", "frozenset", "sorted", "sum", "min", "max", "any", "all", "dict"}
 )
 _OPTIONAL_WRAPPERS = frozenset({"Optional", "Final", "ClassVar", "Required", "NotRequired"})
+# `list[Image]`: iterating or indexing gives an Image.
+_COLLECTIONS = frozenset(
+    {
+        "list",
+        "List",
+        "Sequence",
+        "MutableSequence",
+        "set",
+        "Set",
+        "frozenset",
+        "FrozenSet",
+        "Collection",
+        "Iterable",
+        "Iterator",
+        "deque",
+        "Deque",
+        "tuple",
+        "Tuple",
+    }
+)
 _DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
 DECORATOR_NAMES = frozenset(
     {
@@ -400,7 +420,8 @@ class Extractor:
     def _for(self, node: cst.For) -> None:
         iterable = self.expr(node.iter)
         self._mark_consumed(node.iter)
-        self._bind_target(node.target, None)
+        items = ("it", iterable) if iterable is not None and node.asynchronous is None else None
+        self._bind_target(node.target, items)
         if node.asynchronous is not None:
             self._mark_awaits()
             if iterable is not None:
@@ -874,6 +895,12 @@ class Extractor:
             return self.type_ref(elements[0], unwrap_generators)
         if unwrap_generators and base_name == "Coroutine":
             return self.type_ref(elements[-1], unwrap_generators)
+        if base_name in _COLLECTIONS and (
+            base_name not in ("tuple", "Tuple")
+            or (len(elements) == 2 and isinstance(elements[1], cst.Ellipsis))
+        ):
+            item_type = self.type_ref(elements[0], unwrap_generators)
+            return ("coll", item_type) if item_type is not None else None
         self.expr(node)
         return None
 

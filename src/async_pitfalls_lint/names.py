@@ -127,6 +127,12 @@ class Resolver:
             return self._piped(self.eval(path, ref[1])) or self._piped(self.eval(path, ref[2]))
         if tag == "ti":
             return self._tuple_item(path, ref[1], ref[2])
+        if tag == "it":
+            return self._element(self.eval(path, ref[1]))
+        if tag == "l":
+            items = [self.eval(path, item) for item in ref[1]]
+            element = _merge(items) if items else None
+            return ("ci", element) if element is not None else None
         if tag in ("str", "lam", "none"):
             return ref
         return None
@@ -347,6 +353,9 @@ class Resolver:
     def instance_of(self, path: str, type_ref: Ref | None) -> Value | None:
         if type_ref is None:
             return None
+        if type_ref[0] == "coll":
+            element = self.instance_of(path, type_ref[1])
+            return ("ci", element) if element is not None else None
         if type_ref[0] == "t":
             inner = self.instance_of(path, type_ref[1])
             if inner is not None:
@@ -660,7 +669,16 @@ class Resolver:
                 return self.function_result(*method)
         return value
 
+    def _element(self, collection: Value | None) -> Value | None:
+        """What iterating a collection of known element type gives (`for image in images`)."""
+        if collection is not None and collection[0] == "ci":
+            element: Value = collection[1]
+            return element
+        return None
+
     def _subscript(self, base: Value | None) -> Value | None:
+        if base is not None and base[0] == "ci":
+            return self._element(base)  # `images[0]`
         if base is not None and base[0] == "pc":
             return base  # a parametrised generic project class, `CRUDBase[User]`
         if base is not None and base[0] == "xi" and not base[2]:
