@@ -114,7 +114,7 @@ class Analysis:
         blocking: list[CallFinding] = []
         findings: list[Finding] = []
         frames = self.index.arguments.get((path, function.qualname), [])
-        for site in function.calls:
+        for site in (*function.calls, *function.property_reads):
             classified = self._classify(path, site, frames)
             if classified.kind == "blocking":
                 if self._covered(path, function, site, classified):
@@ -122,15 +122,6 @@ class Analysis:
                 findings.append(self._direct_finding(display, site, classified, scope))
                 blocking.append(CallFinding(site, classified))
             elif classified.kind == "helper" and classified.chain is not None:
-                findings.append(
-                    self._helper_finding(
-                        path, display, site, classified.chain, scope, reason, function
-                    )
-                )
-                blocking.append(CallFinding(site, classified))
-        for site in function.property_reads:
-            classified = self._classify(path, site, frames)
-            if classified.kind == "helper" and classified.chain is not None:
                 findings.append(
                     self._helper_finding(
                         path, display, site, classified.chain, scope, reason, function
