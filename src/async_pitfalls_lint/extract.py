@@ -282,6 +282,8 @@ class Extractor:
 
     def _bind_attribute(self, target: cst.Attribute, value: Ref | None) -> None:
         base = target.value
+        if isinstance(base, cst.Attribute) and base.attr.value == "state":
+            self.facts.state_bindings.setdefault(target.attr.value, []).append(value)
         function = self._current_function()
         if (
             isinstance(base, cst.Name)

@@ -134,6 +134,8 @@ class ModuleFacts:
     registrations: list[tuple[str, CallSite]] = field(default_factory=list)
     # `Depends(x)`/`Security(x)` uses: (scope, marker callee, dependency ref).
     dependencies: list[tuple[str, Ref | None, Ref | None]] = field(default_factory=list)
+    # `<x>.state.<name> = value` anywhere in the module (app and request state).
+    state_bindings: dict[str, list[Ref | None]] = field(default_factory=dict)
     has_async: bool = False
     encoding: str = "utf-8"
 

@@ -43,6 +43,7 @@ class TypeInfo:
     div: str | None = None
     pipe: str | None = None
     fluent: bool = False
+    project_attributes: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class KnowledgeBase:
                 div=raw.get("div"),
                 pipe=raw.get("pipe"),
                 fluent=bool(raw.get("fluent", False)),
+                project_attributes=bool(raw.get("project_attributes", False)),
             )
             self._types[name] = info
             for alias in raw.get("aliases", ()):
@@ -269,6 +271,11 @@ class KnowledgeBase:
             if info is not None and info.pipe:
                 return info.pipe
         return None
+
+    def has_project_attributes(self, type_name: str) -> bool:
+        """Whether the project assigns this type's attributes (`app.state.db = ...`)."""
+        info = self._types.get(type_name)
+        return info is not None and info.project_attributes
 
     def is_fluent(self, type_name: str) -> bool:
         return any(self._types[name].fluent for name in self.mro(type_name) if name in self._types)

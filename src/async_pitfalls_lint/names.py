@@ -66,6 +66,8 @@ class Resolver:
         self._active_results: set[tuple[str, str]] = set()
         self._mro: dict[tuple[str, str], list[tuple[str, str] | str]] = {}
         self._subclasses: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._state_values: dict[str, Value | None] = {}
+        self._state_files: list[str] | None = None
 
     # -- evaluation -----------------------------------------------------------------------------
     def eval(self, path: str, ref: Ref | None, annotation: bool = False) -> Value | None:
@@ -437,6 +439,8 @@ class Resolver:
 
     def _instance_attribute(self, base: Value, name: str) -> Value | None:
         type_name, attribute_path = base[1], base[2]
+        if not attribute_path and self.kb.has_project_attributes(type_name):
+            return self.state_value(name)
         if not attribute_path:
             # A declared attribute type wins over a `Type.*` pattern (`client.aio` is async).
             attribute_type = self.kb.attribute_type(type_name, name)
@@ -568,6 +572,30 @@ class Resolver:
     def class_facts(self, path: str, qualname: str) -> ClassFacts | None:
         facts = self.project.facts_for(path)
         return facts.classes.get(qualname) if facts is not None else None
+
+    def state_value(self, name: str) -> Value | None:
+        """What the project stores in `<app or request>.state.<name>`, when it agrees."""
+        if name in self._state_values:
+            return self._state_values[name]
+        self._state_values[name] = None  # a state value defined through itself stays unknown
+        if self._state_files is None:  # one pass over the project, whatever the names asked
+            self._state_files = [
+                path
+                for path in self.project.python_files()
+                if b".state." in (self.project.read_bytes(path) or b"")
+            ]
+        values: list[Value | None] = []
+        saved, self.frame = self.frame, (None, None)
+        try:
+            for path in self._state_files:
+                facts = self.project.facts_for(path)
+                for ref in facts.state_bindings.get(name, ()) if facts is not None else ():
+                    values.append(self.eval(path, ref))
+        finally:
+            self.frame = saved
+        value = _merge(values) if values else None
+        self._state_values[name] = value
+        return value
 
     def property_getter(self, path: str, qualname: str, name: str) -> tuple[str, str] | None:
         """The getter `instance.name` runs on an instance of a project class, if a property."""
