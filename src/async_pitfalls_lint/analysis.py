@@ -156,7 +156,8 @@ class Analysis:
         if site.callee is not None and site.callee[0] == "a":
             handles.append(site.callee[1])
         return any(
-            self._opened_by(path, function, handle, group, 0) or self._in_memory(path, handle)
+            self._opened_by(path, function, handle, group, 0)
+            or self.resolver.is_buffer(self.resolver.eval(path, handle))
             for handle in handles
         )
 
@@ -174,10 +175,6 @@ class Analysis:
         if not written or len(written) > 60:
             return _bare_name(ref_text(site.callee))
         return written
-
-    def _in_memory(self, path: str, ref: Ref | None) -> bool:
-        value = self.resolver.eval(path, ref)
-        return value is not None and value[0] == "xi" and value[1] in self.kb.in_memory
 
     def _opened_by(
         self, path: str, function: FunctionFacts, ref: Ref | None, group: str, depth: int

@@ -168,7 +168,7 @@ class Resolver:
         if callee is None or callee[0] != "x" or callee[1] not in self.kb.buffer_openers:
             return False
         candidates = [*args[:1], *(value for key, value in kwargs if key == "fileobj")]
-        return any(self._is_buffer(path, ref) for ref in candidates)
+        return any(self.is_buffer(self.eval(path, ref)) for ref in candidates)
 
     def _located(
         self, path: str, callee: Value | None, args: tuple[Ref | None, ...]
@@ -191,8 +191,8 @@ class Resolver:
             return ("xi", wanted[1], ())
         return None
 
-    def _is_buffer(self, path: str, ref: Ref | None) -> bool:
-        value = self.eval(path, ref)
+    def is_buffer(self, value: Value | None) -> bool:
+        """An in-memory buffer (`io.BytesIO`): reading and writing it does no I/O."""
         return value is not None and value[0] == "xi" and value[1] in self.kb.in_memory
 
     @contextmanager
@@ -677,12 +677,8 @@ class Resolver:
             return declared
         returned = [ref for ref in function.return_values if ref != _NONE and ref is not None]
         inferred = _merge([self.eval(path, ref) for ref in returned]) if returned else None
-        if declared is not None and not (
-            inferred is not None and inferred[0] == "xi" and inferred[1] in self.kb.in_memory
-        ):
-            return declared
         # `-> BinaryIO` declares the protocol; the `io.BytesIO` it returns does no I/O.
-        return inferred
+        return inferred if declared is None or self.is_buffer(inferred) else declared
 
     def entered(self, value: Value | None) -> Value | None:
         """The value bound by `with value as x`."""
