@@ -260,6 +260,10 @@ def measure(cmd: list[str | Path], cwd: Path | None = None, ok: tuple[int, ...] 
 
 
 def clear_caches(*roots: Path) -> None:
+    # Our cache lives in the user cache folder, which main() points into the workdir.
+    user_cache = os.environ.get("XDG_CACHE_HOME")
+    if user_cache:
+        shutil.rmtree(Path(user_cache) / "async-pitfalls-lint", ignore_errors=True)
     for root in roots:
         for folder, dirs, _ in os.walk(root):
             for name in list(dirs):
@@ -991,6 +995,9 @@ def main(argv: list[str] | None = None) -> int:
     jobs = os.cpu_count() or 1
     workdir = args.workdir.resolve()
     prepare_workdir(workdir)
+    # The tool's cache (user cache folder) and its secret (user config folder): the run's own.
+    os.environ["XDG_CACHE_HOME"] = str(workdir / "user-cache")
+    os.environ["XDG_CONFIG_HOME"] = str(workdir / "user-config")
     names = QUICK_CORPUS if args.quick else [name for name, _ in CORPUS]
     packages = setup_corpus(workdir, names, "packages-quick" if args.quick else "packages")
     apps = setup_apps(workdir, QUICK_APP_SIZES if args.quick else APP_SIZES)

@@ -26,8 +26,12 @@ import pytest
 import async_pitfalls_lint.cache as cache_module
 from async_pitfalls_lint.analysis import analysis_for, reset_analyses
 from async_pitfalls_lint.api import check_paths
-from async_pitfalls_lint.cache import CACHE_DIR_NAME, DiskCache, content_key
+from async_pitfalls_lint.cache import DiskCache, content_key, default_cache_dir
+from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import load_settings
+from async_pitfalls_lint.project import FACTS_CODEC
+from async_pitfalls_lint.runner import RUN_CODEC
+from async_pitfalls_lint.scopes import INDEX_CODEC
 
 from fuzzing import parse_report, run_flake8, run_tool, write_project
 
@@ -83,7 +87,18 @@ def _tree(root: Path) -> Path:
 
 
 def _cache_dir(root: Path) -> Path:
-    return root / CACHE_DIR_NAME
+    """The project's folder in the user cache (the tests' own, see conftest.py)."""
+    return default_cache_dir(str(root.resolve()))
+
+
+def _disk(root: Path) -> DiskCache:
+    return DiskCache(_cache_dir(root), namespace=str(root.resolve()))
+
+
+_CODECS: dict[str, Codec[object]] = {
+    codec.name: codec  # type: ignore[misc]
+    for codec in (FACTS_CODEC, RUN_CODEC, INDEX_CODEC)
+}
 
 
 def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -102,21 +117,24 @@ def _oracle(
 
 
 def _entries(root: Path) -> list[Path]:
-    return sorted(_cache_dir(root).rglob("*.pickle"))
+    return sorted(_cache_dir(root).rglob("*.json"))
 
 
 def _assert_entries_valid(root: Path) -> None:
-    """Every entry on disk reads back through DiskCache under its own key."""
-    disk = DiskCache(_cache_dir(root))
+    """Every entry on disk reads back through DiskCache under its own key and kind."""
+    disk = _disk(root)
     entries = _entries(root)
     assert entries, "the run wrote no cache entries"
     for entry in entries:
-        assert entry.parent.parent == disk.directory
-        assert disk.get(entry.stem) is not None, entry
+        assert entry.parent == disk.directory
+        kind, key = entry.stem.split("-", 1)
+        if kind != "facts":
+            key = entry.stem  # project-state keys start with their kind
+        assert disk.get(key, _CODECS[kind]) is not None, entry
 
 
 def _python_files(root: Path) -> list[Path]:
-    return sorted(path for path in root.rglob("*.py") if CACHE_DIR_NAME not in path.parts)
+    return sorted(root.rglob("*.py"))
 
 
 # -- cold, warm, serial, parallel, flake8 --------------------------------------------------------
@@ -213,9 +231,9 @@ def test_leftover_temporary_files_are_ignored(tmp_path: Path) -> None:
 # -- other versions -------------------------------------------------------------------------------
 def _poison(root: Path) -> Path:
     """Entries for every file saying it cannot be analysed; returns the folder written."""
-    disk = DiskCache(_cache_dir(root))
+    disk = _disk(root)
     for path in _python_files(root):
-        disk.put(content_key(path.read_bytes()), (None, "POISON from another cache"))
+        disk.put(content_key(path.read_bytes()), FACTS_CODEC, (None, "POISON from another cache"))
     return disk.directory
 
 
@@ -234,7 +252,7 @@ def test_entries_of_another_version_format_or_data_are_ignored(
     with monkeypatch.context() as patch:
         patch.setattr(cache_module, "_data_fingerprint", lambda: "0123456789abcdef")
         folders.add(_poison(root))
-    current = DiskCache(_cache_dir(root)).directory
+    current = _disk(root).directory
     assert len(folders) == 3
     assert current not in folders
     assert _cli(root, "--jobs", "1").stdout == oracle
@@ -279,7 +297,7 @@ def test_read_only_cache_folder(tmp_path: Path) -> None:
     oracle = _oracle(root)
     _cli(root, "--jobs", "1")
     entries = _entries(root)
-    shutil.rmtree(entries[0].parent)  # a miss that has to be written
+    entries[0].unlink()  # a miss that has to be written
     folders = [path for path in _cache_dir(root).rglob("*") if path.is_dir()] + [_cache_dir(root)]
     for folder in folders:
         folder.chmod(0o555)

@@ -18,6 +18,7 @@ from jsonschema import Draft4Validator, Draft202012Validator
 from referencing import Registry, Resource
 
 from async_pitfalls_lint import __version__
+from async_pitfalls_lint.cache import default_cache_dir
 from async_pitfalls_lint.catalog import load_catalog
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -562,15 +563,16 @@ def test_module_entry_point_matches_script(project: Path) -> None:
 
 # -- cache and project root from the command line ------------------------------------------------
 def test_cache_options(project: Path, tmp_path: Path) -> None:
-    default_cache = project / ".async_pitfalls_lint_cache"
+    default_cache = default_cache_dir(str(project.resolve()))
     assert run_cli("check", "--no-cache", cwd=project).returncode == 1
     assert not default_cache.exists()
     custom = tmp_path / "cache-here"
     assert run_cli("check", "--cache-dir", str(custom), cwd=project).returncode == 1
-    assert any(path.suffix == ".pickle" for path in custom.rglob("*"))
+    assert any(path.name.startswith("facts-") for path in custom.rglob("*.json"))
     assert not default_cache.exists()
     assert run_cli("check", cwd=project).returncode == 1
-    assert default_cache.is_dir()
+    assert any(default_cache.rglob("facts-*.json"))
+    assert not (project / ".async_pitfalls_lint_cache").exists()
 
 
 def test_project_root_option(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from async_pitfalls_lint.cache import default_cache_dir
 from async_pitfalls_lint.cli import main
 from async_pitfalls_lint.config import DOCUMENTED_KEYS
 
@@ -140,19 +141,17 @@ def test_key_max_depth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_project(tmp_path / "p", {"app.py": ROUTE})
     check(root, monkeypatch)
-    cache = root / ".async_pitfalls_lint_cache"
-    assert cache.is_dir()
-    assert any(path.suffix == ".pickle" for path in cache.rglob("*"))
+    assert any(default_cache_dir(str(root.resolve())).rglob("facts-*.json"))
     other = make_project(tmp_path / "q", {"app.py": ROUTE}, "cache = false\n")
     assert check(other, monkeypatch)[1] == ["app.py:10 APL101"]
-    assert not (other / ".async_pitfalls_lint_cache").exists()
+    assert not default_cache_dir(str(other.resolve())).exists()
 
 
 def test_key_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_project(tmp_path / "p", {"app.py": ROUTE}, 'cache-dir = "build/lint-cache"\n')
     assert check(root, monkeypatch)[1] == ["app.py:10 APL101"]
-    assert any(path.suffix == ".pickle" for path in (root / "build" / "lint-cache").rglob("*"))
-    assert not (root / ".async_pitfalls_lint_cache").exists()
+    assert any((root / "build" / "lint-cache").rglob("facts-*.json"))
+    assert not default_cache_dir(str(root.resolve())).exists()
 
 
 def test_key_exclude(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -412,7 +411,7 @@ def test_flake8_project_root_and_no_cache(tmp_path: Path) -> None:
     )
     no_cache = run_flake8(root, "--async-pitfalls-no-cache")
     assert [line.split(": ")[1][:6] for line in no_cache.stdout.splitlines()] == ["APL201"]
-    assert not (root / ".async_pitfalls_lint_cache").exists()
+    assert not default_cache_dir(str(root.resolve())).exists()
     narrowed = run_flake8(
         root, "--async-pitfalls-no-cache", f"--async-pitfalls-project-root={root / 'services/api'}"
     )

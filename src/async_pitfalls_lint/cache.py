@@ -1,11 +1,22 @@
-"""Content-addressed on-disk cache of module facts.
+"""The on-disk cache: authenticated plain-data entries, outside the checked project by default.
 
-Entries are keyed by a hash of the file's bytes, and live in a folder named after the tool
-version and a hash of the packaged data, so a new version never reads an old entry. Writes go
-to a temporary file that is atomically renamed, so a killed run or two concurrent runs never
-leave a partial entry. Each entry starts with a magic tag, its key and a digest of its payload:
-a truncated, damaged or foreign file reads as a miss (and is rewritten), never as facts. A cache
-folder that cannot be written turns caching off with one warning on standard error.
+The cache must be safe to use on untrusted code (pre-commit and CI run us on pull requests), so:
+
+- entries are data, never code: JSON rebuilt into the tool's own records by `codec.Codec`,
+  which validates every field; nothing read from disk is unpickled or evaluated;
+- entries are authenticated with a secret of the user's own (`cache-key` in the user config
+  folder, created 0600 and never inside a project), over the project root, the record kind, the
+  key and the payload: a planted, forged, truncated or copied entry is a miss, never a fact;
+- the default cache lives in the user cache folder, one folder per project root; `cache-dir`
+  puts it elsewhere (inside the project, for a CI cache step) with the same guarantees;
+- entries are read without following symbolic links, and a cache folder that is a symbolic link
+  or belongs to another user is not used.
+
+Entries are keyed by a hash of the file's bytes (or of the project state) and live in a folder
+named after the tool version, the entry format and a hash of the package's code and data, so a
+new build never reads an old entry. Writes go to a temporary file that is atomically renamed, so
+a killed run or two concurrent runs never leave a partial entry. A cache that cannot be used
+turns caching off with one warning on standard error.
 """
 
 from __future__ import annotations
@@ -13,20 +24,36 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import hmac
 import os
-import pickle
+import secrets
+import stat
 import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
+
+import platformdirs
 
 from async_pitfalls_lint import __version__
+from async_pitfalls_lint.codec import Codec, CodecError
 
 CACHE_DIR_NAME = ".async_pitfalls_lint_cache"
-_FORMAT = 2
-_MAGIC = b"APLC\x02"
-_DIGEST_SIZE = 16
+APP_NAME = "async-pitfalls-lint"
+SECRET_FILE = "cache-key"
+_FORMAT = 3
+_MAGIC = b"APLC3\n"
+_MAC_SIZE = 32
+_HEADER = len(_MAGIC) + 2 * _MAC_SIZE + 1
+_SECRET_SIZE = 32
+_MAX_ENTRY_BYTES = 512 * 1024 * 1024
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+_POSIX = hasattr(os, "getuid")
 _warned: set[str] = set()  # cache folders already warned about, once per process
+
+T = TypeVar("T")
 
 
 def content_key(data: bytes) -> str:
@@ -48,93 +75,213 @@ def _data_fingerprint() -> str:
     return digest.hexdigest()
 
 
+# -- where the cache and its secret live -------------------------------------------------------
+def user_cache_root() -> Path:
+    return platformdirs.user_cache_path(APP_NAME, appauthor=False)
+
+
+def secret_path() -> Path:
+    return platformdirs.user_config_path(APP_NAME, appauthor=False) / SECRET_FILE
+
+
+def default_cache_dir(project_root: str) -> Path:
+    """The project's folder in the user cache: named after the root, so two checkouts of one
+    project never share entries, and readable (`shop-1a2b...`) for a user who looks."""
+    root = os.path.abspath(project_root)
+    digest = hashlib.blake2b(root.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in os.path.basename(root))
+    return user_cache_root() / "projects" / f"{name[:40] or 'root'}-{digest}"
+
+
+class CacheUnusable(Exception):
+    """The cache or its secret cannot be trusted or written; caching is turned off."""
+
+
+def _secure_file(descriptor: int, what: str) -> os.stat_result:
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        raise CacheUnusable(f"{what} is not a regular file")
+    if _POSIX and info.st_uid != os.getuid():
+        raise CacheUnusable(f"{what} belongs to another user")
+    return info
+
+
+def _read_secret(path: Path) -> bytes | None:
+    """The user's cache secret, None when there is none yet (raises CacheUnusable if unsafe)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise CacheUnusable(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        info = _secure_file(descriptor, str(path))
+        if _POSIX and info.st_mode & 0o077:
+            raise CacheUnusable(f"{path} can be read by other users (expected mode 0600)")
+        data = os.read(descriptor, 4 * _SECRET_SIZE)
+    finally:
+        os.close(descriptor)
+    try:
+        secret = bytes.fromhex(data.decode("ascii").strip())
+    except ValueError:
+        secret = b""
+    if len(secret) != _SECRET_SIZE:
+        raise CacheUnusable(f"{path} is not a cache secret")
+    return secret
+
+
+def _create_secret(path: Path) -> bytes:
+    """Write a new secret, created 0600; when two processes race, both use the one that won."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+        try:
+            os.chmod(temporary, 0o600)
+            os.write(descriptor, secrets.token_hex(_SECRET_SIZE).encode("ascii") + b"\n")
+            os.close(descriptor)
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)  # never replaces a secret another process wrote
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+    except OSError as error:
+        raise CacheUnusable(f"cannot write {path}: {error.strerror or error}") from None
+    secret = _read_secret(path)
+    if secret is None:
+        raise CacheUnusable(f"cannot write {path}")
+    return secret
+
+
+# -- the cache ------------------------------------------------------------------------------------
 class DiskCache:
-    def __init__(self, directory: Path) -> None:
+    """Authenticated entries for one project (`namespace`: its root) in one folder."""
+
+    def __init__(self, directory: Path, namespace: str, secret_file: Path | None = None) -> None:
         self.base = directory
         self.directory = directory / f"v{__version__}-f{_FORMAT}-{_data_fingerprint()}"
+        self.namespace = namespace
+        self.secret_file = secret_file if secret_file is not None else secret_path()
         self.enabled = True
         self.warning: str | None = None
         self._prepared = False
+        self._secret: bytes | None = None
+        self._secret_read = False
+
+    # -- the secret and the folder ----------------------------------------------------------------
+    def _key(self, create: bool) -> bytes | None:
+        if self._secret is None and (create or not self._secret_read):
+            self._secret_read = True
+            try:
+                self._secret = _read_secret(self.secret_file)
+                if self._secret is None and create:
+                    self._secret = _create_secret(self.secret_file)
+            except CacheUnusable as error:
+                self._disable(str(error))
+        return self._secret if self.enabled else None
 
     def _prepare(self) -> None:
         self._prepared = True
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            ignore = self.base / ".gitignore"
-            if not ignore.exists():
-                _atomic_write(ignore, b"# created by async-pitfalls-lint\n*\n")
-            tag = self.base / "CACHEDIR.TAG"
-            if not tag.exists():
-                _atomic_write(
-                    tag,
-                    b"Signature: 8a477f597d28d172789f06886806bc55\n"
-                    b"# This is a cache directory created by async-pitfalls-lint.\n",
-                )
+            created = not os.path.lexists(self.base)
+            for folder in (self.base, self.directory):
+                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                _check_folder(folder)
+            if created:  # never drop a `.gitignore` into a folder the configuration named
+                for name, content in _MARKERS.items():
+                    _atomic_write(self.base / name, content)
+        except CacheUnusable as error:
+            self._disable(str(error))
         except OSError as error:
-            self._disable(error)
+            self._disable(f"cannot write to {self.base}: {error.strerror or error}")
 
-    def _disable(self, error: OSError) -> None:
+    def _disable(self, reason: str) -> None:
         self.enabled = False
-        self.warning = f"cache disabled: cannot write to {self.base}: {error.strerror or error}"
+        self.warning = f"cache disabled: {reason}"
         if str(self.base) not in _warned:
             _warned.add(str(self.base))
             print(f"async-pitfalls-lint: warning: {self.warning}", file=sys.stderr)
 
-    def _entry(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.pickle"
+    def _entry(self, key: str, codec: Codec[T]) -> Path:
+        name = key if key.startswith(f"{codec.name}-") else f"{codec.name}-{key}"
+        return self.directory / f"{name}.json"
 
-    def get(self, key: str) -> object | None:
+    def _mac(self, secret: bytes, key: str, codec: Codec[T], payload: bytes) -> bytes:
+        context = f"{self.namespace}\0{codec.name}\0{key}\0".encode("utf-8", "surrogateescape")
+        digest = hashlib.blake2b(key=secret, digest_size=_MAC_SIZE, person=b"apl-cache-3")
+        digest.update(context)
+        digest.update(payload)
+        return digest.hexdigest().encode("ascii")
+
+    # -- entries --------------------------------------------------------------------------------
+    def get(self, key: str, codec: Codec[T]) -> T | None:
+        """The entry written for `key` by this user for this project, or None."""
         if not self.enabled:
             return None
+        data = _read_entry(self._entry(key, codec))
+        if data is None or len(data) < _HEADER or not data.startswith(_MAGIC):
+            return None
+        secret = self._key(create=False)
+        if secret is None:
+            return None
+        mac, payload = data[len(_MAGIC) : _HEADER - 1], data[_HEADER:]
+        if data[_HEADER - 1 : _HEADER] != b"\n" or not hmac.compare_digest(
+            mac, self._mac(secret, key, codec, payload)
+        ):
+            return None  # planted, forged, damaged or from another project: a miss
         try:
-            with open(self._entry(key), "rb") as handle:
-                data = handle.read()
-        except OSError:
+            return codec.loads(payload)
+        except CodecError:
             return None
-        payload = _unwrap(key, data)
-        if payload is None:  # truncated, damaged or foreign: a miss, rewritten by put()
-            return None
-        try:
-            value: object = pickle.loads(payload)
-        except Exception:  # classes renamed under the same fingerprint: a miss as well
-            return None
-        return value
 
-    def put(self, key: str, value: object) -> None:
+    def put(self, key: str, codec: Codec[T], value: T) -> None:
         if not self.enabled:
             return
         if not self._prepared:
             self._prepare()
-            if not self.enabled:
-                return
-        entry = self._entry(key)
+        secret = self._key(create=True)
+        if secret is None:
+            return
         try:
-            entry.parent.mkdir(exist_ok=True)
-            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            _atomic_write(entry, _wrap(key, payload))
+            payload = codec.dumps(value)
+        except (TypeError, ValueError, RecursionError):  # what cannot be written is not cached
+            return
+        entry = _MAGIC + self._mac(secret, key, codec, payload) + b"\n" + payload
+        try:
+            _atomic_write(self._entry(key, codec), entry)
         except OSError as error:
-            self._disable(error)
+            self._disable(f"cannot write to {self.base}: {error.strerror or error}")
 
 
-def _digest(key: str, payload: bytes) -> bytes:
-    return hashlib.blake2b(
-        payload, digest_size=_DIGEST_SIZE, person=b"apl-cache", key=key.encode()[:64]
-    ).digest()
+_MARKERS = {
+    ".gitignore": b"# created by async-pitfalls-lint\n*\n",
+    "CACHEDIR.TAG": b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This is a cache directory created by async-pitfalls-lint.\n",
+}
 
 
-def _wrap(key: str, payload: bytes) -> bytes:
-    return _MAGIC + _digest(key, payload) + payload
+def _check_folder(folder: Path) -> None:
+    info = os.lstat(folder)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise CacheUnusable(f"{folder} is a symbolic link or not a folder")
+    if _POSIX and info.st_uid != os.getuid():
+        raise CacheUnusable(f"{folder} belongs to another user")
 
 
-def _unwrap(key: str, data: bytes) -> bytes | None:
-    """The payload of an entry written for `key`, or None when it is not exactly that."""
-    start = len(_MAGIC) + _DIGEST_SIZE
-    if len(data) < start or not data.startswith(_MAGIC):
+def _read_entry(path: Path) -> bytes | None:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW | _BINARY)
+    except OSError:
+        return None  # absent, unreadable, or a symbolic link
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_ENTRY_BYTES:
+            return None
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError:
         return None
-    payload = data[start:]
-    if data[len(_MAGIC) : start] != _digest(key, payload):
-        return None
-    return payload
+    finally:
+        os.close(descriptor)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

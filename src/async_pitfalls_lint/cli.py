@@ -131,7 +131,9 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project-root", type=Path, help="root for cross-module analysis")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     parser.add_argument(
-        "--cache-dir", type=Path, help="cache folder (default: <root>/.async_pitfalls_lint_cache)"
+        "--cache-dir",
+        type=Path,
+        help="cache folder (default: the project's own in the user cache)",
     )
     parser.add_argument(
         "--jobs", "-j", type=_jobs, default=None, help="parallel processes (default: all cores)"

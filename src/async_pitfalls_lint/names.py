@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 Value = tuple[Any, ...]
 Receiver = tuple[str, str, bool]  # (path, class qualname, exact type)
 # Values a call site passes to a function's unannotated parameters: (path, qualname, pairs).
-Arguments = tuple[str, str, tuple[tuple[str, "Value"], ...]]
+Arguments = tuple[str, str, tuple[tuple[str, Value], ...]]
 Frame = tuple[Receiver | None, Arguments | None]
 
 _NONE: Value = ("none",)

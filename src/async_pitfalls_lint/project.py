@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from async_pitfalls_lint.cache import CACHE_DIR_NAME, DiskCache, content_key
+from async_pitfalls_lint.cache import DiskCache, content_key, default_cache_dir
+from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import Settings, find_project_root
 from async_pitfalls_lint.extract import extract
 from async_pitfalls_lint.facts import ModuleFacts
@@ -61,6 +62,10 @@ def _scan_text(data: bytes) -> _TextScan:
 
 
 _EMPTY = ModuleFacts()
+# What the cache keeps of one file's content: its facts, or why it cannot be analysed.
+FACTS_CODEC: Codec[tuple[ModuleFacts | None, str | None]] = Codec(
+    "facts", tuple[ModuleFacts | None, str | None]
+)
 
 
 @dataclass
@@ -116,8 +121,10 @@ class Project:
         self._scans: dict[str, _TextScan] = {}
         self._framework: bool | None = None
         self._base_index: dict[str, list[str]] | None = None
-        cache_dir = settings.cache_dir or os.path.join(self.root, CACHE_DIR_NAME)
-        self.cache: DiskCache | None = DiskCache(Path(cache_dir)) if settings.cache else None
+        cache_dir = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(self.root)
+        self.cache: DiskCache | None = (
+            DiskCache(cache_dir, namespace=self.root) if settings.cache else None
+        )
         self.parse_count = 0
         self.generation = 0
 
@@ -161,14 +168,15 @@ class Project:
             return loaded
         key = content_key(data)
         too_large = len(data) > self.settings.max_file_size  # a setting, so never cached
-        cached = self.cache.get(key) if self.cache is not None and not too_large else None
-        if isinstance(cached, tuple) and len(cached) == 2:
+        use_cache = self.cache is not None and not too_large
+        cached = self.cache.get(key, FACTS_CODEC) if self.cache is not None and use_cache else None
+        if cached is not None:
             facts, problem = cached
         else:
             self.parse_count += 1
             facts, problem = _summarise(data, self.settings.max_file_size)
             if self.cache is not None and not too_large:
-                self.cache.put(key, (facts, problem))
+                self.cache.put(key, FACTS_CODEC, (facts, problem))
         loaded = _Loaded(key, facts, problem)
         self._loaded[path] = loaded
         return loaded
@@ -186,8 +194,8 @@ class Project:
         if data is None or self.cache is None or len(data) > self.settings.max_file_size:
             return False
         key = content_key(data)
-        cached = self.cache.get(key)
-        if isinstance(cached, tuple) and len(cached) == 2:
+        cached = self.cache.get(key, FACTS_CODEC)
+        if cached is not None:
             self._loaded[path] = _Loaded(key, cached[0], cached[1])
             return True
         return False

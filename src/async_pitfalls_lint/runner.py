@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import TextIO
 
 from async_pitfalls_lint.analysis import Analysis, analysis_for
+from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import Settings
 from async_pitfalls_lint.files import iter_python_files
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding
-from async_pitfalls_lint.project import summarise_file
+from async_pitfalls_lint.project import FACTS_CODEC, summarise_file
 from async_pitfalls_lint.report import INTERNAL_ERROR_PREFIX, Report
 from async_pitfalls_lint.suppression import remove_suppressed
 
 _PARALLEL_THRESHOLD = 24
+RUN_CODEC: Codec[list[FileResult]] = Codec("run", list[FileResult])
 
 
 @dataclass
@@ -109,16 +111,13 @@ def _load_run(analysis: Analysis, key: str | None) -> list[FileResult] | None:
     cache = analysis.project.cache
     if key is None or cache is None:
         return None
-    value = cache.get(key)
-    if isinstance(value, list) and all(isinstance(item, FileResult) for item in value):
-        return value
-    return None
+    return cache.get(key, RUN_CODEC)
 
 
 def _store_run(analysis: Analysis, key: str | None, results: list[FileResult]) -> None:
     cache = analysis.project.cache
     if key is not None and cache is not None:
-        cache.put(key, results)
+        cache.put(key, RUN_CODEC, results)
 
 
 def check_one(analysis: Analysis, file: Path) -> FileResult:
@@ -188,7 +187,7 @@ def warm(analysis: Analysis, files: list[Path], jobs: int) -> None:
                 if key:
                     project.preload(path, key, facts, problem)
                     if project.cache is not None:
-                        project.cache.put(key, (facts, problem))
+                        project.cache.put(key, FACTS_CODEC, (facts, problem))
     except (OSError, RuntimeError) as error:  # no process pool here: analyse serially
         print(f"async-pitfalls-lint: parallel parsing unavailable ({error})", file=sys.stderr)
 

@@ -13,6 +13,7 @@ import os
 from collections import deque
 from dataclasses import dataclass
 
+from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.facts import CallSite, Ref
 from async_pitfalls_lint.names import Arguments, Resolver, qualified_name, receiver_of
 from async_pitfalls_lint.project import Project
@@ -87,15 +88,15 @@ class EventLoopIndex:
             self._reasons = {}  # nothing mentions FastAPI or Starlette: nothing is a handler
             return self._reasons
         key = self.project.state_key("index", repr(self.routes.kb.extra_route_decorators))
-        cached = self.project.cache.get(key) if self.project.cache and key else None
-        if isinstance(cached, tuple) and len(cached) == 3:
+        cached = self.project.cache.get(key, INDEX_CODEC) if self.project.cache and key else None
+        if cached is not None:
             # No project file changed since this index was built (flake8 workers, reruns).
             self.handlers, cached_reasons, self.arguments = cached
             self._index(cached_reasons)
             return self._reasons or {}
         reasons = self._scan_project()
         if self.project.cache is not None and key is not None:
-            self.project.cache.put(key, (self.handlers, reasons, self.arguments))
+            self.project.cache.put(key, INDEX_CODEC, (self.handlers, reasons, self.arguments))
         return reasons
 
     def _index(self, reasons: dict[tuple[str, str], Reason]) -> None:
@@ -241,6 +242,9 @@ class EventLoopIndex:
 
 
 _MAX_BINDINGS = 3
+# The whole-project index, cached while no project file changes: handlers, reasons, arguments.
+_Index = tuple[list[Handler], dict[tuple[str, str], Reason], dict[tuple[str, str], list[Arguments]]]
+INDEX_CODEC: Codec[_Index] = Codec("index", _Index)
 _PRIORITY = {"route": 0, "websocket": 1, "middleware": 2, "dependency": 3}
 
 
