@@ -45,7 +45,9 @@ class Case:
 
 
 def _pyproject(options: dict[str, str]) -> str:
-    lines = ["[tool.async-pitfalls-lint]", "cache = false"]
+    # Library inference reads whatever the test environment has installed; fixture results
+    # must not depend on that (tests/test_libraries.py builds its own environments).
+    lines = ["[tool.async-pitfalls-lint]", "cache = false", "infer-libraries = false"]
     for key, value in sorted(options.items()):
         if "," in value:
             items = ", ".join(f'"{item}"' for item in value.split(","))

@@ -68,6 +68,37 @@ def test_every_documented_key_has_a_test_below() -> None:
         assert f"def test_key_{key.replace('-', '_')}(" in source, key
 
 
+_LIBRARY_ROUTE = (
+    "from fastapi import FastAPI\n\nfrom wirelib import fetch\n\napp = FastAPI()\n\n\n"
+    '@app.get("/w")\nasync def w():\n    return fetch("example.com")\n'
+)
+_LIBRARY = "import socket\n\n\ndef fetch(host):\n    return socket.create_connection((host, 80))\n"
+
+
+def _library_project(root: Path, environment: str) -> Path:
+    root = make_project(root, {"app.py": _LIBRARY_ROUTE})
+    site = root.parent / environment / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "wirelib.py").write_text(_LIBRARY, encoding="utf-8")
+    return root
+
+
+def test_key_infer_libraries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    root = _library_project(tmp_path / "p", "p/.venv")
+    assert check(root, monkeypatch)[1] == ["app.py:10 APL102"]
+    write_config(root, "infer-libraries = false\n")
+    assert check(root, monkeypatch)[:2] == (0, [])
+
+
+def test_key_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    root = _library_project(tmp_path / "p", "elsewhere")
+    assert check(root, monkeypatch)[:2] == (0, [])
+    write_config(root, 'python = "../elsewhere/bin/python"\n')
+    assert check(root, monkeypatch)[1] == ["app.py:10 APL102"]
+
+
 def test_key_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     worker = "import time\n\n\nasync def worker():\n    time.sleep(1)\n"
     root = make_project(tmp_path / "p", {"worker.py": worker})

@@ -15,10 +15,12 @@ from pathlib import Path
 from async_pitfalls_lint.catalog import Catalog, load_catalog
 from async_pitfalls_lint.checks import OFFLOADING_CHECKS, CheckContext
 from async_pitfalls_lint.config import Settings, clear_root_cache
+from async_pitfalls_lint.environment import find_environment
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, Ref, ref_text
 from async_pitfalls_lint.files import clear_walk_cache
 from async_pitfalls_lint.fixes import attach_fixes
 from async_pitfalls_lint.knowledge import KnowledgeBase, build_knowledge
+from async_pitfalls_lint.libraries import LibraryIndex
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, Span
 from async_pitfalls_lint.names import Arguments, Resolver
 from async_pitfalls_lint.project import Project, project_root_for
@@ -48,16 +50,34 @@ class Analysis:
         )
         self.project = Project(root, settings)
         self.selection = Selection(self.catalog, settings)
+        self.environment = find_environment(self.project.root, settings.python)
+        # Library code does not change with the project's files: its summaries outlive _derive.
+        self.libraries = (
+            LibraryIndex(
+                self.environment,
+                self.kb,
+                settings,
+                self.catalog.severity(),
+                self.project.cache,
+            )
+            if settings.infer_libraries
+            else None
+        )
         self._derive()
 
     def _derive(self) -> None:
         """Resolution, handlers and summaries, all derived from the project's current files."""
         self._generation = self.project.generation
-        self.resolver = Resolver(self.project, self.kb)
+        self.resolver = Resolver(self.project, self.kb, self.libraries)
         self.routes = RouteFinder(self.project, self.resolver, self.kb)
         self.index = EventLoopIndex(self.project, self.resolver, self.routes, self.settings.scope)
         self.classifier = CallClassifier(
-            self.project, self.resolver, self.kb, self.settings.max_depth, self.catalog.severity()
+            self.project,
+            self.resolver,
+            self.kb,
+            self.settings.max_depth,
+            self.catalog.severity(),
+            libraries=self.libraries,
         )
         self._texts: dict[str, str] = {}
 
@@ -200,7 +220,7 @@ class Analysis:
         assert found.entry is not None
         category = found.entry.category
         rule = self.catalog[self.catalog.code_for("blocking-call", category)]
-        callee = describe_callee(site, found.resolved)
+        callee = describe_callee(site, found.provenance or found.resolved)
         alternative = found.entry.alternative or self.catalog.categories[category].alternative
         message = rule.render(callee=callee, scope=scope, alternative=alternative)
         return Finding(display, rule.code, message, _span(site), category, callee=found.resolved)

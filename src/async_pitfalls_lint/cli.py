@@ -141,6 +141,12 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="no summary or progress on stderr"
     )
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also say, for each project, what its analysis was based on",
+    )
 
 
 def add_check_options(parser: argparse.ArgumentParser) -> None:
@@ -230,6 +236,9 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     _emit(rendered, args.output_file, stdout)
     if args.statistics and args.format != "text":
         stderr.write(statistics_text(report))
+    if args.verbose:
+        for info in report.projects:
+            print(f"{PROG}: project {info.root}: libraries: {info.libraries}", file=stderr)
     if not args.quiet:
         print(summary_line(report), file=stderr)
     for problem in report.internal_errors:

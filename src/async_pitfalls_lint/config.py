@@ -49,6 +49,8 @@ class Settings:
     project_root: str | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     source_roots: tuple[str, ...] = ()
+    infer_libraries: bool = True
+    python: str | None = None  # the application's interpreter or environment folder
     source: str = ""  # the file the settings were read from, for messages
 
     def replace(self, **changes: Any) -> Settings:
@@ -75,6 +77,8 @@ _FIELD_KEYS = {
     "project-root": "project_root",
     "max-file-size": "max_file_size",
     "source-roots": "source_roots",
+    "infer-libraries": "infer_libraries",
+    "python": "python",
 }
 DOCUMENTED_KEYS = tuple(_FIELD_KEYS)
 
@@ -110,11 +114,11 @@ def _convert(field_name: str, key: str, value: Any, source: str) -> Any:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{where} must be a positive integer, not {value!r}")
         return value
-    if field_name == "cache":
+    if field_name in ("cache", "infer_libraries"):
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, not {value!r}")
         return value
-    if field_name in ("cache_dir", "project_root"):
+    if field_name in ("cache_dir", "project_root", "python"):
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where} must be a path string, not {value!r}")
         return value
@@ -211,6 +215,8 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
         settings = settings.replace(project_root=os.fspath(base / settings.project_root))
     if settings.cache_dir is not None:
         settings = settings.replace(cache_dir=os.fspath(base / settings.cache_dir))
+    if settings.python is not None:
+        settings = settings.replace(python=os.fspath(base / os.path.expanduser(settings.python)))
     if settings.source_roots:
         roots = tuple(os.path.normpath(os.fspath(base / root)) for root in settings.source_roots)
         settings = settings.replace(source_roots=roots)

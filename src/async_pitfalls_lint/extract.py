@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -305,12 +306,33 @@ class Extractor:
     # -- statements -----------------------------------------------------------------------------
     def _body(self, statements: Iterable[cst.CSTNode]) -> None:
         handlers = self._stmt_handlers
-        for statement in statements:
+        items = list(statements)
+        for index, statement in enumerate(items):
             handler = handlers.get(type(statement))
             if handler is not None:
                 handler(statement)
             else:
                 self._generic(statement)
+            target = _cache_hit_return(statement)
+            if target is not None and _assigns(items[index + 1 :], target):
+                # `if X is not None: return X` then the code filling X: run once per cache.
+                with self._memoising():
+                    self._body(items[index + 1 :])
+                return
+
+    @contextmanager
+    def _memoising(self) -> Iterator[None]:
+        """Mark every call and property read recorded inside as on a cache's fill path."""
+        function = self._current_function()
+        calls = len(self._sink)
+        reads = len(function.property_reads) if function is not None else 0
+        try:
+            yield
+        finally:
+            for site in self._sink[calls:]:
+                site.memoised = True
+            for site in function.property_reads[reads:] if function is not None else ():
+                site.memoised = True
 
     def _block(self, block: cst.BaseSuite) -> None:
         self._body(block.body)
@@ -409,6 +431,9 @@ class Extractor:
                 self._type_checking += 1
                 self._block(current.body)
                 self._type_checking -= 1
+            elif _cache_miss_filled(current):
+                with self._memoising():
+                    self._block(current.body)
             else:
                 self._block(current.body)
             orelse = current.orelse
@@ -940,6 +965,63 @@ def _initialises_global_once(node: cst.If, globals_: set[str]) -> bool:
     if name is None or name not in globals_:
         return False
     return any(name in _assigned_names(statement) for statement in node.body.body)
+
+
+def _cache_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
+    """(the cache's dotted name, whether the test is true on a miss) for `X is None`,
+    `X is not None`, `not X`, `X`, `k not in X`, `k in X` where X is a name or attribute."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _cache_test(test.expression)
+        return (inner[0], not inner[1]) if inner is not None else None
+    if isinstance(test, (cst.Name, cst.Attribute)):
+        dotted = _dotted(test)
+        return (dotted, False) if dotted is not None else None
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    operator = test.comparisons[0].operator
+    right = test.comparisons[0].comparator
+    if isinstance(operator, (cst.Is, cst.IsNot)):
+        dotted = _dotted(test.left)
+        if dotted is None or not (isinstance(right, cst.Name) and right.value == "None"):
+            return None
+        return dotted, isinstance(operator, cst.Is)
+    if isinstance(operator, (cst.In, cst.NotIn)):
+        dotted = _dotted(right)
+        return (dotted, isinstance(operator, cst.NotIn)) if dotted is not None else None
+    return None
+
+
+def _cache_miss_filled(node: cst.If) -> bool:
+    """`if X is None: X = ...` (or `X[k] = ...`): the body fills a cache on a miss."""
+    found = _cache_test(node.test)
+    return found is not None and found[1] and _assigns(node.body.body, found[0])
+
+
+def _cache_hit_return(statement: cst.CSTNode) -> str | None:
+    """The cache of `if X is not None: return X` (a hit returns early), if that is what it is."""
+    if not isinstance(statement, cst.If) or statement.orelse is not None:
+        return None
+    found = _cache_test(statement.test)
+    if found is None or found[1]:
+        return None
+    body = statement.body.body
+    last = body[-1] if body else None
+    if isinstance(last, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.Return) for small in last.body
+    ):
+        return found[0]
+    return None
+
+
+def _assigns(statements: Sequence[cst.CSTNode], dotted: str) -> bool:
+    """Whether the statements assign `dotted` or one of its items (`X = ...`, `X[k] = ...`)."""
+    for statement in statements:
+        for targets in _walk_assignments(statement):
+            for target in targets:
+                base = target.value if isinstance(target, cst.Subscript) else target
+                if isinstance(base, (cst.Name, cst.Attribute)) and _dotted(base) == dotted:
+                    return True
+    return False
 
 
 def _assigned_names(statement: cst.CSTNode) -> set[str]:

@@ -53,6 +53,10 @@ class CallSite:
     property_read: bool = False
     # Under `if GLOBAL is None:` that assigns GLOBAL (`global GLOBAL` declared): runs once.
     once: bool = False
+    # On the fill path of a cache: under `if X is None:`/`if not X:`/`if k not in X:` that
+    # assigns X (a name, `self._x`, `cache[k]`), or after `if X is not None: return X`.
+    # Library inference treats these as run once; project code is still reported.
+    memoised: bool = False
 
     def arg(self, position: int, keyword: str | None = None) -> Ref | None:
         if keyword is not None:

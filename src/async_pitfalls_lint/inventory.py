@@ -18,9 +18,15 @@ from async_pitfalls_lint.analysis import Analysis
 from async_pitfalls_lint.config import Settings
 from async_pitfalls_lint.facts import FunctionFacts, Ref
 from async_pitfalls_lint.files import iter_python_files
-from async_pitfalls_lint.model import Finding
+from async_pitfalls_lint.model import Finding, ProjectInfo
 from async_pitfalls_lint.routes import Handler
-from async_pitfalls_lint.runner import check_one, display_path, group_by_project, warm
+from async_pitfalls_lint.runner import (
+    check_one,
+    display_path,
+    group_by_project,
+    project_info,
+    warm,
+)
 
 EVENT_LOOP = "event loop"
 THREADPOOL = "threadpool"
@@ -68,6 +74,7 @@ class RouteEntry:
 class Inventory:
     routes: list[RouteEntry] = field(default_factory=list)
     files_checked: int = 0
+    projects: list[ProjectInfo] = field(default_factory=list)
 
 
 def build_inventory(paths: Iterable[Path], settings: Settings, jobs: int = 1) -> Inventory:
@@ -77,6 +84,7 @@ def build_inventory(paths: Iterable[Path], settings: Settings, jobs: int = 1) ->
         warm(analysis, group, jobs)
         wanted = {os.path.abspath(file) for file in group}
         routes = _ProjectRoutes(analysis)
+        inventory.projects.append(project_info(analysis))
         for handler in analysis.index.all_handlers():
             if handler.kind in _ROUTE_KINDS and handler.path in wanted:
                 inventory.routes.append(routes.entry(handler))

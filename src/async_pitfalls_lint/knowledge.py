@@ -99,10 +99,12 @@ class KnowledgeBase:
         self.in_memory = frozenset(blocking.get("in_memory", ()))
         self.buffer_openers = frozenset(blocking.get("buffer_openers", ()))
         self.locators = frozenset(blocking.get("locators", ()))
+        self._not_inferred = frozenset(blocking.get("not_inferred", ()))
         if extra_blocking:
             self._groups.extend(self._user_groups(extra_blocking))
         self._allow = [_compile_glob(name) for name in allow]
         self._load_framework(framework, extra_route_decorators)
+        self._mentioned = _prefixes(self._names(blocking, framework))
 
     # -- loading ------------------------------------------------------------------------------
     def _load_types(self, raw_types: Mapping[str, Any]) -> None:
@@ -280,6 +282,36 @@ class KnowledgeBase:
     def is_fluent(self, type_name: str) -> bool:
         return any(self._types[name].fluent for name in self.mro(type_name) if name in self._types)
 
+    # -- what library inference may look at ---------------------------------------------------
+    @staticmethod
+    def _names(blocking: Mapping[str, Any], framework: Mapping[str, Any]) -> Iterable[str]:
+        """Every qualified name the data mentions (callables, types, aliases, framework)."""
+        for raw in blocking.get("group", []):
+            yield from raw.get("calls", ())
+        for name, raw in blocking.get("types", {}).items():
+            yield name
+            for key in ("aliases", "made_by"):
+                yield from raw.get(key, ())
+            for key in ("attributes", "returns"):
+                yield from raw.get(key, {}).values()
+        for alias, target in blocking.get("module_aliases", {}).items():
+            yield alias
+            yield target
+        for key in ("in_memory", "buffer_openers", "locators"):
+            yield from blocking.get(key, ())
+        yield from _framework_names(framework)
+
+    def mentions(self, package: str) -> bool:
+        """Whether the knowledge base says anything about a package (`websocket`, or a unit of
+        a namespace package: `google.oauth2`): then it, not inference, decides for it."""
+        return package in self._mentioned
+
+    def not_inferred(self, package: str) -> bool:
+        """Packages never inferred: the framework (modelled in fastapi.toml), logging and
+        tracing (they write to streams and files by design, off the request's critical path)."""
+        top = package.split(".", 1)[0]
+        return package in self._not_inferred or top in self._not_inferred
+
     # -- blocking calls -----------------------------------------------------------------------
     def is_allowed(self, name: str) -> bool:
         return any(pattern.match(name) for pattern in self._allow)
@@ -321,6 +353,34 @@ class KnowledgeBase:
 
     def groups(self) -> list[BlockingEntry]:
         return [group.entry for group in self._groups]
+
+
+def _framework_names(framework: Mapping[str, Any]) -> Iterable[str]:
+    """The qualified names of the framework model (decorator and keyword names are bare words,
+    not names of a package)."""
+    found: list[str] = []
+    for value in framework.values():
+        if isinstance(value, (list, tuple)):
+            found.extend(item for item in value if isinstance(item, str))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                found.append(str(key))
+                if isinstance(item, (list, tuple)):
+                    found.extend(entry for entry in item if isinstance(entry, str))
+    return (name for name in found if "." in name)
+
+
+def _prefixes(names: Iterable[str]) -> frozenset[str]:
+    """Every dotted prefix of every name up to the first wildcard (`pandas.read_*` gives
+    `pandas`)."""
+    found: set[str] = set()
+    for name in names:
+        parts = name.split(".")
+        for end in range(1, len(parts) + 1):
+            if any(char in parts[end - 1] for char in "*?["):
+                break
+            found.add(".".join(parts[:end]))
+    return frozenset(found)
 
 
 def _with_pattern(entry: BlockingEntry, pattern: str) -> BlockingEntry:

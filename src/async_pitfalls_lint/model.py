@@ -87,3 +87,11 @@ class FileResult:
     path: str
     findings: list[Finding] = field(default_factory=list)
     problem: FileProblem | None = None
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """What a project's analysis was based on (shown so a user can tell why it sees what)."""
+
+    root: str
+    libraries: str  # the environment whose installed libraries inference read, or "off"

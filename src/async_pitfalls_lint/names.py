@@ -29,6 +29,7 @@ from async_pitfalls_lint.facts import CallSite, ClassFacts, FunctionFacts, Modul
 
 if TYPE_CHECKING:
     from async_pitfalls_lint.knowledge import KnowledgeBase
+    from async_pitfalls_lint.libraries import LibraryIndex
     from async_pitfalls_lint.project import Project
 
 Value = tuple[Any, ...]
@@ -54,9 +55,13 @@ _PROPERTY_DECORATORS = frozenset({"property", "cached_property", "functools.cach
 class Resolver:
     """Evaluates refs to values for one project."""
 
-    def __init__(self, project: Project, kb: KnowledgeBase) -> None:
+    def __init__(
+        self, project: Project, kb: KnowledgeBase, libraries: LibraryIndex | None = None
+    ) -> None:
         self.project = project
         self.kb = kb
+        # Installed third-party code, for what library calls return (see libraries.py).
+        self.libraries = libraries
         self._memo: dict[tuple[str, Ref, bool, Frame], Value | None] = {}
         self._active: set[tuple[str, Ref, bool, Frame]] = set()
         # While analysing a function for one call: the class `self` is bound to, and the values
@@ -295,6 +300,8 @@ class Resolver:
                     value = self.parameter_value(path, param.annotation, param.default)
                     if value is None and param.annotation is None:
                         value = self._argument(path, scope, name)
+                    if value is None and param.annotation is None:
+                        value = self._named_default(path, param.default)
                     values.append(value)
                 bindings = function.locals.get(name, [])
                 if preceding and scope == start_scope:
@@ -342,6 +349,16 @@ class Resolver:
             target = default[2][0] if default[2] else None
             if target is not None:
                 return self.call_result(self.eval(path, target), None)
+        return None
+
+    def _named_default(self, path: str, default: Ref | None) -> Value | None:
+        """An unannotated parameter defaulting to a named callable or class
+        (`class_=WebSocket`, `sleep=time.sleep`) is that, unless a caller says otherwise."""
+        if default is None or default[0] not in ("n", "a"):
+            return None
+        value = self.eval(path, default)
+        if value is not None and value[0] in ("pc", "pf", "x"):
+            return value
         return None
 
     def is_dependency_marker(self, path: str, callee: Ref | None) -> bool:
@@ -632,7 +649,7 @@ class Resolver:
             short = name.rsplit(".", 1)[-1]
             if short[:1].isupper() and not name.startswith("builtins."):
                 return ("xi", name, ())
-            return None
+            return self.libraries.result_of(callee) if self.libraries is not None else None
         if tag == "xi":
             type_name, attribute_path = callee[1], callee[2]
             member = ".".join(attribute_path) if attribute_path else "__call__"
@@ -641,7 +658,7 @@ class Resolver:
                 return ("xi", result, ())
             if self.kb.is_fluent(type_name):
                 return ("xi", type_name, ())  # a builder method returns the builder
-            return None
+            return self.libraries.result_of(callee) if self.libraries is not None else None
         if tag == "pc":
             return ("pi", callee[1], callee[2], True)
         if tag == "pf":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from async_pitfalls_lint.model import FileProblem, FileResult, Finding
+from async_pitfalls_lint.model import FileProblem, FileResult, Finding, ProjectInfo
 
 INTERNAL_ERROR_PREFIX = "internal error"
 
@@ -13,6 +13,7 @@ INTERNAL_ERROR_PREFIX = "internal error"
 @dataclass
 class Report:
     results: list[FileResult] = field(default_factory=list)
+    projects: list[ProjectInfo] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:

@@ -20,7 +20,7 @@ from async_pitfalls_lint.analysis import Analysis, analysis_for
 from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import Settings
 from async_pitfalls_lint.files import iter_python_files
-from async_pitfalls_lint.model import FileProblem, FileResult, Finding
+from async_pitfalls_lint.model import FileProblem, FileResult, Finding, ProjectInfo
 from async_pitfalls_lint.project import FACTS_CODEC, summarise_file
 from async_pitfalls_lint.report import INTERNAL_ERROR_PREFIX, Report
 from async_pitfalls_lint.suppression import remove_suppressed
@@ -66,6 +66,7 @@ def check_files(
     files = list(iter_python_files(paths, settings.exclude))
     done = 0
     for analysis, group in group_by_project(files, settings):
+        report.projects.append(project_info(analysis))
         run_key = _run_key(analysis, group)
         cached = _load_run(analysis, run_key)
         if cached is not None:
@@ -86,6 +87,11 @@ def check_files(
         progress.write("\r\033[K")
         progress.flush()
     return report
+
+
+def project_info(analysis: Analysis) -> ProjectInfo:
+    libraries = analysis.environment.description if analysis.libraries is not None else "off"
+    return ProjectInfo(display_path(Path(analysis.project.root)), libraries)
 
 
 # -- whole-run results, for a rerun when no project file changed -------------------------------

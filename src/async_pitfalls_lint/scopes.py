@@ -54,6 +54,7 @@ class EventLoopIndex:
         self.arguments: dict[tuple[str, str], list[Arguments]] = {}
         self.handlers: list[Handler] = []
         self._by_path: dict[str, dict[str, Reason]] = {}
+        self._scheduled: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     def reasons_in(self, path: str) -> dict[str, Reason]:
         """Event-loop functions of one module, by qualname."""
@@ -202,6 +203,7 @@ class EventLoopIndex:
             for argument in (*site.args, *(value for _, value in site.kwargs)):
                 if argument is not None and argument[0] in ("n", "a"):
                     self._collect(path, argument, found, None)
+            found.extend((target, None) for target in self._scheduled_through(path, site))
         for site in function.lambda_calls:
             self._collect(path, site.callee, found, site)
         for bindings in function.locals.values():
@@ -209,6 +211,44 @@ class EventLoopIndex:
                 # Dispatch tables: `handlers = {"join": on_join}`, then `await handlers[kind]()`.
                 for item in _table_items(bound):
                     self._collect(path, item, found, None)
+        return found
+
+    def _scheduled_through(self, path: str, site: CallSite) -> list[tuple[str, str]]:
+        """Coroutines a project sync function called here starts (`create_task(notify())`
+        inside a helper): they run on this loop too. Followed a few sync calls deep."""
+        value = self.resolver.eval(path, site.callee)
+        if value is None or value[0] != "pf" or site.awaited:
+            return []
+        return self._scheduled_by(value[1], value[2], _SCHEDULING_DEPTH)
+
+    def _scheduled_by(self, path: str, qualname: str, depth: int) -> list[tuple[str, str]]:
+        key = (path, qualname)
+        known = self._scheduled.get(key)
+        if known is not None:
+            return known
+        self._scheduled[key] = []  # a cycle of sync helpers schedules nothing more
+        facts = self.project.facts_for(path)
+        function = facts.functions.get(qualname) if facts is not None else None
+        if function is None or function.is_async or function.is_generator or depth <= 0:
+            return []
+        found: list[tuple[str, str]] = []
+        with self.resolver.frame_for(None, None):
+            for site in function.calls:
+                # The callee, and coroutine functions handed over (`start(worker)`).
+                handed = [a for a in (*site.args, *(v for _, v in site.kwargs)) if a is not None]
+                for position, ref in enumerate([site.callee, *handed]):
+                    value = self.resolver.eval(path, ref)
+                    if value is None or value[0] != "pf":
+                        continue
+                    callee = self.project.facts_for(value[1])
+                    target = callee.functions.get(value[2]) if callee is not None else None
+                    if target is None:
+                        continue
+                    if target.is_async:
+                        found.append((value[1], value[2]))
+                    elif position == 0:
+                        found.extend(self._scheduled_by(value[1], value[2], depth - 1))
+        self._scheduled[key] = found
         return found
 
     def _collect(
@@ -242,6 +282,7 @@ class EventLoopIndex:
 
 
 _MAX_BINDINGS = 3
+_SCHEDULING_DEPTH = 3
 # The whole-project index, cached while no project file changes: handlers, reasons, arguments.
 _Index = tuple[list[Handler], dict[tuple[str, str], Reason], dict[tuple[str, str], list[Arguments]]]
 INDEX_CODEC: Codec[_Index] = Codec("index", _Index)

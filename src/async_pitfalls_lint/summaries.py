@@ -9,6 +9,7 @@ are memoised per function; cycles and chains deeper than `max-depth` stop.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ref_text
 from async_pitfalls_lint.knowledge import BlockingEntry, KnowledgeBase
@@ -22,6 +23,9 @@ from async_pitfalls_lint.names import (
     receiver_of,
 )
 from async_pitfalls_lint.project import Project
+
+if TYPE_CHECKING:
+    from async_pitfalls_lint.libraries import LibraryIndex, LibraryVerdict
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,9 @@ class Classified:
     chain: Chain | None = None  # the most severe chain, for helpers
     target: tuple[str, str] | None = None  # (path, qualname) of a project function
     chains: tuple[Chain, ...] = ()  # every category reached, for helpers
+    # For a library call found blocking from its installed source: the way it blocks
+    # (`websocket.create_connection → socket.create_connection (websocket/_core.py:612)`).
+    provenance: str = ""
 
     @property
     def category(self) -> str:
@@ -67,12 +74,18 @@ class CallClassifier:
         kb: KnowledgeBase,
         max_depth: int,
         severity: dict[str, int],
+        libraries: LibraryIndex | None = None,
+        library_code: bool = False,
     ) -> None:
         self.severity = severity
         self.project = project
         self.resolver = resolver
         self.kb = kb
         self.max_depth = max_depth
+        self.libraries = libraries
+        # Summarising a library's own code (libraries.py): constructors are configuration and
+        # calls behind an "already cached?" branch run once, so neither is followed.
+        self.library_code = library_code
         self._chains: dict[
             tuple[str, str, Receiver | None, Arguments | None], dict[str, Chain]
         ] = {}
@@ -94,12 +107,18 @@ class CallClassifier:
             if self.resolver.opens_buffer(path, value, site.args, site.kwargs):
                 return NOTHING
             entry = self.kb.blocking(value[1])
-            return Classified("blocking", value, entry, value[1]) if entry else NOTHING
+            if entry is not None:
+                return Classified("blocking", value, entry, value[1])
+            return self._inferred(value, site)
         if tag == "xi":
             if site.awaited:  # awaiting it means the object is async whatever its annotation says
-                return NOTHING
+                return self._inferred(value, site)
             entry = self.kb.blocking_method(value[1], value[2])
-            return Classified("blocking", value, entry, qualified_name(value)) if entry else NOTHING
+            if entry is not None:
+                return Classified("blocking", value, entry, qualified_name(value))
+            return self._inferred(value, site)
+        if tag == "pc" and self.library_code:
+            return NOTHING
         if tag == "pf":
             targets = [(value[1], value[2], receiver_of(value)), *self.resolver.overrides(value)]
             return self._project_call(path, value, targets, site, depth)
@@ -113,6 +132,16 @@ class CallClassifier:
                 path, value, [(*method, (value[1], value[2], exact))], site, depth
             )
         return NOTHING
+
+    def _inferred(self, value: Value, site: CallSite) -> Classified:
+        """A library call the knowledge base does not know, judged from the library's source."""
+        if self.libraries is None:
+            return NOTHING
+        verdict = self.libraries.blocking(value, site.awaited)
+        if verdict is None:
+            return NOTHING
+        entry = _inferred_entry(verdict, site.awaited)
+        return Classified("blocking", value, entry, verdict.resolved, provenance=verdict.provenance)
 
     def _property_read(self, path: str, site: CallSite, depth: int) -> Classified:
         """`db.status` where `status` is a property of the project class `db` belongs to."""
@@ -236,12 +265,15 @@ class CallClassifier:
         display = self.project.display(path)
         chains: dict[str, Chain] = {}
         for site in (*function.calls, *function.property_reads):
-            if site.once:
-                continue  # a lazily initialised global: it blocks once, at warm-up
+            if site.once or (site.memoised and self.library_code):
+                continue  # a lazily initialised value: it blocks once, at warm-up
             found = self.classify(path, site, depth)
             if found.kind == "blocking" and found.entry is not None:
                 if found.entry.category not in chains:
-                    step = ChainStep(ref_text(site.callee), display, site.line, site.column + 1)
+                    label = ref_text(site.callee)
+                    if found.provenance:  # a library call judged from its source
+                        label = f"{label} ({found.provenance})"
+                    step = ChainStep(label, display, site.line, site.column + 1)
                     chains[found.entry.category] = Chain((step,), found.entry, found.resolved)
             elif found.kind == "helper":
                 step = ChainStep(ref_text(site.callee), display, site.line, site.column + 1)
@@ -251,6 +283,20 @@ class CallClassifier:
                             (step, *chain.steps), chain.entry, chain.resolved
                         )
         return chains
+
+
+def _inferred_entry(verdict: LibraryVerdict, awaited: bool) -> BlockingEntry:
+    """The entry a call judged blocking from its library's source is reported with: the
+    category's own advice, a thread offload for a sync call, no fix for an awaited one."""
+    return BlockingEntry(
+        pattern=verdict.origin,
+        group="inferred",
+        category=verdict.category,
+        why=f"reaches {verdict.resolved} in the library's code",
+        alternative="",
+        fix="none" if awaited else "to-thread",
+        what=verdict.what,
+    )
 
 
 def _runs_when_called(function: FunctionFacts) -> bool:

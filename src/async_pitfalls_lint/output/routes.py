@@ -41,7 +41,7 @@ def _paint(text: str, style: str, colour: bool) -> str:
 
 def render_table(inventory: Inventory, colour: bool = False) -> str:
     if not inventory.routes:
-        return "no routes or websockets found\n"
+        return "\n".join(["no routes or websockets found", *_project_lines(inventory)]) + "\n"
     rows = [_row(entry) for entry in inventory.routes]
     widths = [
         max(len(header), *(len(row[index]) for row in rows))
@@ -77,7 +77,12 @@ def render_table(inventory: Inventory, colour: bool = False) -> str:
         f"{len(inventory.routes)} routes: {on_loop} on the event loop, "
         f"{len(inventory.routes) - on_loop} in the threadpool; {affected} with findings"
     )
+    lines.extend(_project_lines(inventory))
     return "\n".join(lines) + "\n"
+
+
+def _project_lines(inventory: Inventory) -> list[str]:
+    return [f"project {info.root}: libraries: {info.libraries}" for info in inventory.projects]
 
 
 def route_to_dict(entry: RouteEntry) -> dict[str, Any]:
@@ -103,5 +108,8 @@ def render_json(inventory: Inventory) -> str:
         "tool": {"name": "async-pitfalls-lint", "version": __version__},
         "files_checked": inventory.files_checked,
         "routes": [route_to_dict(entry) for entry in inventory.routes],
+        "projects": [
+            {"root": info.root, "libraries": info.libraries} for info in inventory.projects
+        ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
