@@ -83,6 +83,7 @@ class Channel:
 }
 PURE_HELPERS = {
     "slugs/__init__.py": """\
+import asyncio
 import logging
 import re
 
@@ -109,6 +110,16 @@ def rules() -> str:
     if _RULES is None:
         _RULES = open("rules.txt").read()
     return _RULES
+
+
+async def _render_async(text: str) -> str:
+    return text.upper()
+
+
+def render(text: str, use_async: bool = False) -> str:
+    if use_async:  # the sync API's bridge: taken only when no event loop runs
+        return asyncio.run(_render_async(text))
+    return text.upper()
 """,
 }
 ASYNC_CLIENT = {
@@ -169,7 +180,7 @@ async def use_wire():
 
 @app.get("/pure")
 async def use_pure():
-    return {"slug": slugs.slugify("A B"), "table": slugs.table("t.csv"), "rules": slugs.rules()}
+    return {"slug": slugs.slugify("A B"), "table": slugs.table("t.csv"), "rules": slugs.rules(), "page": slugs.render("x")}
 
 
 @app.post("/login")

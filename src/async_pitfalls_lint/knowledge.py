@@ -31,6 +31,7 @@ class BlockingEntry:
     fix: str
     what: str = ""
     covered_by: str = ""  # a group whose finding on the same handle makes this one redundant
+    in_libraries: bool = True  # whether reaching it inside a library's code means blocking
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class KnowledgeBase:
             fix=str(raw.get("fix", "none")),
             what=str(raw.get("what", "")),
             covered_by=str(raw.get("covered_by", "")),
+            in_libraries=bool(raw.get("in_libraries", True)),
         )
         if entry.category not in CATEGORIES:
             raise ValueError(f"group {entry.group}: unknown category {entry.category!r}")

@@ -108,6 +108,8 @@ class CallClassifier:
                 return NOTHING
             entry = self.kb.blocking(value[1])
             if entry is not None:
+                if self.library_code and not entry.in_libraries:
+                    return NOTHING
                 return Classified("blocking", value, entry, value[1])
             return self._inferred(value, site)
         if tag == "xi":
@@ -115,6 +117,8 @@ class CallClassifier:
                 return self._inferred(value, site)
             entry = self.kb.blocking_method(value[1], value[2])
             if entry is not None:
+                if self.library_code and not entry.in_libraries:
+                    return NOTHING
                 return Classified("blocking", value, entry, qualified_name(value))
             return self._inferred(value, site)
         if tag == "pc" and self.library_code:
