@@ -471,7 +471,7 @@ def test_routes_table(tmp_path: Path) -> None:
     assert lines[0].split() == [
         "METHOD", "PATH", "FUNCTION", "LOCATION", "RUNS", "IN", "DEPENDENCIES", "FINDINGS",
     ]  # fmt: skip
-    rows = [line.split() for line in lines if line and not line.startswith(" ")][1:-1]
+    rows = [line.split() for line in lines if line and not line.startswith(" ")][1:-2]
     assert [row[:3] for row in rows] == [
         ["GET", "/items", "list_items"],
         ["WS", "/ws", "feed"],
@@ -481,7 +481,8 @@ def test_routes_table(tmp_path: Path) -> None:
     assert rows[0][3:] == ["main.py:23", "event", "loop", "current_user,", "get_settings", "3"]
     assert rows[3][3:] == ["main.py:30", "threadpool", "get_settings", "0"]
     assert "\033[" not in result.stdout
-    assert lines[-1] == "4 routes: 3 on the event loop, 1 in the threadpool; 2 with findings"
+    assert lines[-2] == "4 routes: 3 on the event loop, 1 in the threadpool; 2 with findings"
+    assert lines[-1] == "source roots: the project root and src/ only"
     coloured = run_cli("routes", "--color", "always", cwd=root)
     assert "\033[31m" in coloured.stdout
 
@@ -549,7 +550,10 @@ def test_routes_agree_with_noqa_and_selection(tmp_path: Path) -> None:
 def test_routes_without_routes(tmp_path: Path) -> None:
     root = make_project(tmp_path / "lib", {"util.py": "def f():\n    return 1\n"})
     result = run_cli("routes", cwd=root)
-    assert (result.returncode, result.stdout) == (0, "no routes or websockets found\n")
+    assert (result.returncode, result.stdout) == (
+        0,
+        "no routes or websockets found\nsource roots: the project root and src/ only\n",
+    )
 
 
 def test_module_entry_point_matches_script(project: Path) -> None:

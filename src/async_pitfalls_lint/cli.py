@@ -28,9 +28,9 @@ from async_pitfalls_lint.config import (
 )
 from async_pitfalls_lint.explain import render_rule_terminal, render_rules_table
 from async_pitfalls_lint.fixes.apply import fix_paths
-from async_pitfalls_lint.inventory import build_inventory
+from async_pitfalls_lint.inventory import build_inventory, source_roots_of
 from async_pitfalls_lint.output import FORMATS
-from async_pitfalls_lint.output.routes import render_json, render_table
+from async_pitfalls_lint.output.routes import render_json, render_table, roots_text
 from async_pitfalls_lint.output.text import format_finding
 from async_pitfalls_lint.report import Report
 from async_pitfalls_lint.runner import StdinInput, check_files, default_jobs
@@ -156,6 +156,12 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stdin-filename", default="stdin.py", help="the file name for PATH '-' (standard input)"
     )
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also print on stderr the source roots imports were resolved from",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, start: Path) -> Settings:
@@ -230,6 +236,9 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     _emit(rendered, args.output_file, stdout)
     if args.statistics and args.format != "text":
         stderr.write(statistics_text(report))
+    if args.verbose:
+        roots = source_roots_of(paths, settings)
+        print(f"{PROG}: {roots_text(roots)}", file=stderr)
     if not args.quiet:
         print(summary_line(report), file=stderr)
     for problem in report.internal_errors:
