@@ -142,6 +142,7 @@ def targets_in_words(words: list[str]) -> list[Target]:
 def _server_target(server: str, arguments: list[str]) -> Target | None:
     options: dict[str, Any] = {"app_dir": None, "python_path": ()}
     found: str | None = None
+    folder_option = ""
     index = 0
     while index < len(arguments):
         word = arguments[index]
@@ -156,6 +157,7 @@ def _server_target(server: str, arguments: list[str]) -> Target | None:
                 options["python_path"] = (*options["python_path"], *value.split(","))
             else:
                 options["app_dir"] = value
+                folder_option = f"{option} {value}"
             continue
         match = _TARGET.match(word)
         if found is None and match is not None and not word.startswith("-"):
@@ -164,7 +166,8 @@ def _server_target(server: str, arguments: list[str]) -> Target | None:
     if found is None:
         return None
     module = found.split(":", 1)[0]
-    return Target(f"{server} {found}", module=module, **options)
+    shown = " ".join(part for part in (server, folder_option, found) if part)
+    return Target(shown, module=module, **options)
 
 
 def _fastapi_target(arguments: list[str]) -> Target | None:
