@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from async_pitfalls_lint.analysis import analysis_for, reset_analyses
 from async_pitfalls_lint.config import Settings, load_settings
@@ -63,6 +65,7 @@ def _folders(source: str) -> list[str]:
             "GPT",
         ),
         ("import sys\nsys.path.append('backend')", "backend"),
+        ("import sys\nd = 'x'\nsys.path.append('{a}/%s' % d)", "{a}/x"),
         (
             "import sys\nimport os.path as osp\n"
             "sys.path.insert(0, osp.join(osp.dirname(__file__), 'src'))",
@@ -656,3 +659,37 @@ def test_import_folder_of_fastapi_run_walks_up_packages(tmp_path: Path) -> None:
 
 def test_settings_default_is_detection() -> None:
     assert Settings().source_roots is None
+
+
+LAUNCH_FILE_NAMES = (
+    "Dockerfile",
+    "compose.yaml",
+    "Procfile",
+    "Makefile",
+    "justfile",
+    "start.sh",
+    "pyproject.toml",
+)
+LAUNCH_WORDS = st.sampled_from(
+    [
+        "FROM", "WORKDIR", "COPY", "CMD", "ENTRYPOINT", "services:", "command:", "  ", "\t",
+        "- ", "[", "]", '"', "'", "\\", "\n", "cd", "&&", "$(", ")", "${", "}", "uvicorn",
+        "fastapi", "run", "a.b:app", "--app-dir", "/", "..", ":", "#", "|", ">",
+        "[project.scripts]",
+        "x = ", "-m", "python",
+    ]
+)  # fmt: skip
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.sampled_from(LAUNCH_FILE_NAMES),
+    text=st.one_of(st.text(max_size=200), st.lists(LAUNCH_WORDS, max_size=40).map("".join)),
+)
+def test_launch_readers_never_fail(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    for launch in launches_in(str(path), text, str(tmp_path), os.path.exists):
+        assert launch.target.text
+        assert all(os.path.isabs(folder) for folder in launch.cwds)

@@ -45,7 +45,7 @@ _FRAMEWORK = re.compile(rb"fastapi|starlette")
 _CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 # Files that may put a folder on sys.path or start a server on an import string (roots.py).
-_LAUNCH_HINT = re.compile(rb"sys\.path|addsitedir|uvicorn|granian")
+_LAUNCH_HINTS = (b"sys.path", b"addsitedir", b"uvicorn", b"granian")
 _TOP_IMPORT = re.compile(
     rb"^(?:from[ \t]+([A-Za-z_]\w*)[ \t.]|import[ \t]+([A-Za-z_]\w*))", re.MULTILINE
 )
@@ -78,7 +78,7 @@ def _scan_text(data: bytes) -> _TextScan:
         _FRAMEWORK.search(data) is not None,
         b"async" in data,
         frozenset(names),
-        _LAUNCH_HINT.search(data) is not None,
+        any(hint in data for hint in _LAUNCH_HINTS),
         imports,
     )
 

@@ -142,7 +142,10 @@ class _Detector:
             data = self.project.read_bytes(path)
             if data is None or len(data) > MAX_SCANNED_MODULE_BYTES:
                 continue
-            edits, servers = read_module(data, path, self.root)
+            try:
+                edits, servers = read_module(data, path, self.root)
+            except Exception:  # detection is best effort: one odd file must not end the run
+                continue
             own_folder = os.path.dirname(path)
             where = self.project.display(path)
             for edit in edits:
@@ -182,7 +185,11 @@ class _Detector:
             if text is None:
                 continue
             where = self.project.display(path)
-            for launch in launches_in(path, text, self.root, os.path.exists):
+            try:
+                launches = launches_in(path, text, self.root, os.path.exists)
+            except Exception:  # detection is best effort: one odd file must not end the run
+                continue
+            for launch in launches:
                 folder = self._resolve(launch)
                 if folder is not None:
                     line = f":{launch.line}" if launch.line else ""

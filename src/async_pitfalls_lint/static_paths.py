@@ -301,7 +301,8 @@ class _ModuleReader:
                 return None
             if left.replace("%s", "").count("%"):
                 return None
-            return left.replace("%s", "{}").format(*values)
+            escaped = left.replace("{", "{{").replace("}", "}}")
+            return escaped.replace("%s", "{}").format(*values)
         return None
 
     def _fstring(self, node: ast.JoinedStr, depth: int) -> str | None:
