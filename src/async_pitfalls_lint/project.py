@@ -394,13 +394,23 @@ class Project:
 
     def _bases(self, importer: str) -> list[str]:
         """Folders an absolute import may be rooted at, in order: the source roots that hold
-        the importer (its flat folder, a script's own folder), the roots the application puts
-        first on sys.path, the project root, src/, the folders down to the importer (a script
+        the importer (innermost first), the other roots the application puts first on
+        sys.path, the project root, src/, the folders down to the importer (a script
         run from a subfolder has that folder on sys.path), then appended roots. The base that
         resolves the longest module path wins; on a tie, the earlier one."""
         self.source_roots()
-        front = [folder for folder in self._inside_roots if importer.startswith(folder + os.sep)]
-        front.extend(self._first_roots)
+        # The roots holding the importer come first, innermost first: in a repository of
+        # several services, each one's modules run with their own service's folder on sys.path.
+        holding = sorted(
+            (
+                folder
+                for folder in (*self._inside_roots, *self._first_roots)
+                if importer.startswith(folder + os.sep)
+            ),
+            key=len,
+            reverse=True,
+        )
+        front = [*holding, *self._first_roots]
         chain = self._importer_chain(importer)
         return list(dict.fromkeys((*front, *chain, *self._last_roots)))
 
