@@ -471,8 +471,7 @@ def test_routes_table(tmp_path: Path) -> None:
     assert lines[0].split() == [
         "METHOD", "PATH", "FUNCTION", "LOCATION", "RUNS", "IN", "DEPENDENCIES", "FINDINGS",
     ]  # fmt: skip
-    assert lines[-1].startswith("project .: libraries: ")
-    rows = [line.split() for line in lines if line and not line.startswith(" ")][1:-2]
+    rows = [line.split() for line in lines if line and not line.startswith(" ")][1:-3]
     assert [row[:3] for row in rows] == [
         ["GET", "/items", "list_items"],
         ["WS", "/ws", "feed"],
@@ -482,7 +481,9 @@ def test_routes_table(tmp_path: Path) -> None:
     assert rows[0][3:] == ["main.py:23", "event", "loop", "current_user,", "get_settings", "3"]
     assert rows[3][3:] == ["main.py:30", "threadpool", "get_settings", "0"]
     assert "\033[" not in result.stdout
-    assert lines[-2] == "4 routes: 3 on the event loop, 1 in the threadpool; 2 with findings"
+    assert lines[-3] == "4 routes: 3 on the event loop, 1 in the threadpool; 2 with findings"
+    assert lines[-2] == "source roots: the project root and src/ only"
+    assert lines[-1].startswith("project .: libraries: ")
     coloured = run_cli("routes", "--color", "always", cwd=root)
     assert "\033[31m" in coloured.stdout
 
@@ -551,8 +552,74 @@ def test_routes_without_routes(tmp_path: Path) -> None:
     root = make_project(tmp_path / "lib", {"util.py": "def f():\n    return 1\n"})
     result = run_cli("routes", cwd=root)
     assert result.returncode == 0
-    assert result.stdout.splitlines()[0] == "no routes or websockets found"
-    assert result.stdout.splitlines()[1].startswith("project .: libraries: ")
+    assert result.stdout.splitlines()[:2] == [
+        "no routes or websockets found",
+        "source roots: the project root and src/ only",
+    ]
+    assert result.stdout.splitlines()[2].startswith("project .: libraries: ")
+
+
+BACKEND_FILES = {
+    "backend/__init__.py": "",
+    "backend/shop/__init__.py": "",
+    "backend/shop/main.py": (
+        "from fastapi import FastAPI\n\nfrom shop.store import load\n\napp = FastAPI()\n\n\n"
+        '@app.get("/")\nasync def index():\n    return load()\n'
+    ),
+    "backend/shop/store.py": "import time\n\n\ndef load():\n    time.sleep(1)\n",
+    "Procfile": "web: cd backend && uvicorn shop.main:app --port $PORT\n",
+}
+
+
+def test_routes_show_the_detected_source_roots(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "svc", BACKEND_FILES)
+    table = run_cli("routes", "--color", "never", cwd=root)
+    assert table.stdout.splitlines()[-2] == (
+        "source roots: backend (detected: Procfile:1: uvicorn shop.main:app)"
+    )
+    document = json.loads(run_cli("routes", "--format", "json", cwd=root).stdout)
+    report_schema = _schema("report.schema.json")
+    registry: Registry = Registry().with_resource(
+        str(report_schema["$id"]), Resource.from_contents(report_schema)
+    )
+    Draft202012Validator(_schema("routes.schema.json"), registry=registry).validate(document)
+    assert document["source_roots"] == [
+        {
+            "path": "backend",
+            "origin": "detected",
+            "placement": "first",
+            "reason": "Procfile:1: uvicorn shop.main:app",
+        }
+    ]
+    assert [f["code"] for f in document["routes"][0]["findings"]] == ["APL201"]
+
+
+def test_routes_schema_rejects_malformed_source_roots(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "svc", BACKEND_FILES, 'source-roots = ["backend"]\n')
+    document = json.loads(run_cli("routes", "--format", "json", cwd=root).stdout)
+    assert document["source_roots"][0]["origin"] == "configured"
+    report_schema = _schema("report.schema.json")
+    registry: Registry = Registry().with_resource(
+        str(report_schema["$id"]), Resource.from_contents(report_schema)
+    )
+    validator = Draft202012Validator(_schema("routes.schema.json"), registry=registry)
+    validator.validate(document)
+    document["source_roots"][0]["placement"] = "somewhere"
+    assert not validator.is_valid(document)
+    del document["source_roots"]
+    assert validator.is_valid(document)  # documents written before the field stay valid
+
+
+def test_check_verbose_names_the_source_roots(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "svc", BACKEND_FILES)
+    result = run_cli("check", "--verbose", cwd=root)
+    assert result.returncode == 1
+    assert (
+        "async-pitfalls-lint: source roots: backend (detected: Procfile:1: uvicorn shop.main:app)"
+        in result.stderr.splitlines()
+    )
+    quiet = run_cli("check", cwd=root)
+    assert "source roots" not in quiet.stderr
 
 
 def test_module_entry_point_matches_script(project: Path) -> None:

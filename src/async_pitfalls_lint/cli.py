@@ -28,9 +28,9 @@ from async_pitfalls_lint.config import (
 )
 from async_pitfalls_lint.explain import render_rule_terminal, render_rules_table
 from async_pitfalls_lint.fixes.apply import fix_paths
-from async_pitfalls_lint.inventory import build_inventory
+from async_pitfalls_lint.inventory import build_inventory, source_roots_of
 from async_pitfalls_lint.output import FORMATS
-from async_pitfalls_lint.output.routes import render_json, render_table
+from async_pitfalls_lint.output.routes import render_json, render_table, roots_text
 from async_pitfalls_lint.output.text import format_finding
 from async_pitfalls_lint.report import Report
 from async_pitfalls_lint.runner import StdinInput, check_files, default_jobs
@@ -145,7 +145,8 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
         "--verbose",
         "-v",
         action="store_true",
-        help="also say, for each project, what its analysis was based on",
+        help="also say on stderr what each project's analysis was based on: source roots and "
+        "the environment library inference read",
     )
 
 
@@ -237,6 +238,8 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.statistics and args.format != "text":
         stderr.write(statistics_text(report))
     if args.verbose:
+        roots = source_roots_of(paths, settings)
+        print(f"{PROG}: {roots_text(roots)}", file=stderr)
         for info in report.projects:
             print(f"{PROG}: project {info.root}: libraries: {info.libraries}", file=stderr)
     if not args.quiet:

@@ -48,7 +48,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     project_root: str | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
-    source_roots: tuple[str, ...] = ()
+    source_roots: tuple[str, ...] | None = None  # None: detected (roots.py); set: exactly these
     infer_libraries: bool = True
     python: str | None = None  # the application's interpreter or environment folder
     source: str = ""  # the file the settings were read from, for messages
@@ -217,7 +217,7 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
         settings = settings.replace(cache_dir=os.fspath(base / settings.cache_dir))
     if settings.python is not None:
         settings = settings.replace(python=os.fspath(base / os.path.expanduser(settings.python)))
-    if settings.source_roots:
+    if settings.source_roots is not None:
         roots = tuple(os.path.normpath(os.fspath(base / root)) for root in settings.source_roots)
         settings = settings.replace(source_roots=roots)
     return settings

@@ -70,17 +70,46 @@ class RouteEntry:
         )
 
 
+@dataclass(frozen=True)
+class RootEntry:
+    """A folder imports were resolved from besides the project root and src/."""
+
+    path: str  # display path
+    origin: str  # detected or configured
+    placement: str  # first, last or inside (roots.py)
+    reason: str
+
+
 @dataclass
 class Inventory:
     routes: list[RouteEntry] = field(default_factory=list)
     files_checked: int = 0
     projects: list[ProjectInfo] = field(default_factory=list)
+    source_roots: list[RootEntry] = field(default_factory=list)
+
+
+def root_entries(analysis: Analysis) -> list[RootEntry]:
+    return [
+        RootEntry(display_path(Path(root.folder)), root.origin, root.placement, root.reason)
+        for root in analysis.project.source_roots()
+    ]
+
+
+def source_roots_of(paths: Iterable[Path], settings: Settings) -> list[RootEntry]:
+    """The source roots of every project the paths belong to (for `check --verbose`)."""
+    files = list(iter_python_files(paths, settings.exclude))
+    return [
+        entry
+        for analysis, _ in group_by_project(files, settings)
+        for entry in root_entries(analysis)
+    ]
 
 
 def build_inventory(paths: Iterable[Path], settings: Settings, jobs: int = 1) -> Inventory:
     files = list(iter_python_files(paths, settings.exclude))
     inventory = Inventory(files_checked=len(files))
     for analysis, group in group_by_project(files, settings):
+        inventory.source_roots.extend(root_entries(analysis))
         warm(analysis, group, jobs)
         wanted = {os.path.abspath(file) for file in group}
         routes = _ProjectRoutes(analysis)

@@ -97,13 +97,16 @@ def project_info(analysis: Analysis) -> ProjectInfo:
 # -- whole-run results, for a rerun when no project file changed -------------------------------
 def _run_key(analysis: Analysis, group: list[Path]) -> str | None:
     """A digest of everything a run's results depend on: the tool, the settings, the working
-    folder (paths are shown relative to it), and the size and mtime of every project file."""
+    folder (paths are shown relative to it), and the size and mtime of every project file
+    (Python files, and the files that decide the source roots)."""
     if analysis.project.cache is None:
         return None
     digest = hashlib.blake2b(digest_size=20)
     digest.update(repr((analysis.project.cache.directory, analysis.settings, os.getcwd())).encode())
     try:
-        for path in sorted({*analysis.project.python_files(), *map(os.path.abspath, group)}):
+        project = analysis.project
+        inputs = {*project.python_files(), *project.launch_files(), *map(os.path.abspath, group)}
+        for path in sorted(inputs):
             info = os.stat(path)
             digest.update(f"{path}\0{info.st_mtime_ns}\0{info.st_size}\n".encode())
     except OSError:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from async_pitfalls_lint import __version__
-from async_pitfalls_lint.inventory import EVENT_LOOP, Inventory, RouteEntry
+from async_pitfalls_lint.inventory import EVENT_LOOP, Inventory, RootEntry, RouteEntry
 from async_pitfalls_lint.output.json_format import finding_to_dict
 
 SCHEMA_VERSION = 1
@@ -39,9 +39,26 @@ def _paint(text: str, style: str, colour: bool) -> str:
     return f"{style}{text}{_RESET}" if colour and style else text
 
 
+def roots_text(roots: list[RootEntry]) -> str:
+    """One line naming the folders imports were resolved from besides the project root."""
+    if not roots:
+        return "source roots: the project root and src/ only"
+    described = "; ".join(f"{root.path} ({root.origin}: {root.reason})" for root in roots)
+    return f"source roots: {described}"
+
+
 def render_table(inventory: Inventory, colour: bool = False) -> str:
     if not inventory.routes:
-        return "\n".join(["no routes or websockets found", *_project_lines(inventory)]) + "\n"
+        return (
+            "\n".join(
+                [
+                    "no routes or websockets found",
+                    roots_text(inventory.source_roots),
+                    *_project_lines(inventory),
+                ]
+            )
+            + "\n"
+        )
     rows = [_row(entry) for entry in inventory.routes]
     widths = [
         max(len(header), *(len(row[index]) for row in rows))
@@ -77,6 +94,7 @@ def render_table(inventory: Inventory, colour: bool = False) -> str:
         f"{len(inventory.routes)} routes: {on_loop} on the event loop, "
         f"{len(inventory.routes) - on_loop} in the threadpool; {affected} with findings"
     )
+    lines.append(_paint(roots_text(inventory.source_roots), _DIM, colour))
     lines.extend(_project_lines(inventory))
     return "\n".join(lines) + "\n"
 
@@ -107,6 +125,15 @@ def render_json(inventory: Inventory) -> str:
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "async-pitfalls-lint", "version": __version__},
         "files_checked": inventory.files_checked,
+        "source_roots": [
+            {
+                "path": root.path,
+                "origin": root.origin,
+                "placement": root.placement,
+                "reason": root.reason,
+            }
+            for root in inventory.source_roots
+        ],
         "routes": [route_to_dict(entry) for entry in inventory.routes],
         "projects": [
             {"root": info.root, "libraries": info.libraries} for info in inventory.projects
