@@ -150,7 +150,8 @@ class Extractor:
         self.facts = ModuleFacts()
         self._scopes: list[_Scope] = [_Scope("module", "", "")]
         self._sink: list[CallSite] = self.facts.calls
-        self._shadowed: list[frozenset[str]] = []
+        # Names bound by enclosing lambdas (unknown) and comprehensions (their elements).
+        self._shadowed: list[dict[str, Ref | None]] = []
         self._awaited: cst.CSTNode | None = None
         self._chain_base: cst.CSTNode | None = None
         self._callee: cst.CSTNode | None = None  # the `func` of the call being extracted
@@ -781,9 +782,9 @@ class Extractor:
             return ("none",)
         if name in ("True", "False"):
             return ("lit", name == "True")
-        for shadow in self._shadowed:
+        for shadow in reversed(self._shadowed):
             if name in shadow:
-                return None
+                return shadow[name]
         function = self._current_function()
         if function is not None:
             bound = function.locals.get(name)
@@ -956,7 +957,7 @@ class Extractor:
         function = self._current_function()
         saved_sink = self._sink
         self._sink = function.lambda_calls if function is not None else []
-        self._shadowed.append(frozenset(names))
+        self._shadowed.append(dict.fromkeys(names))
         try:
             self.expr(node.body)
         finally:
@@ -974,16 +975,23 @@ class Extractor:
         return self._comprehension_body(node)
 
     def _comprehension_body(self, node: Any) -> Ref | None:
-        names: set[str] = set()
+        bound: dict[str, Ref | None] = {}
         comp: cst.CompFor | None = node.for_in
-        first = True
         while comp is not None:
-            iterable = self.expr(comp.iter) if first else None
-            _collect_names(comp.target, names)
-            self._shadowed.append(frozenset(names))
-            if not first:
+            # The first iterable is evaluated outside; later ones see the earlier targets.
+            self._shadowed.append(dict(bound))
+            try:
                 iterable = self.expr(comp.iter)
-            if comp.asynchronous is None:
+            finally:
+                self._shadowed.pop()
+            synchronous = comp.asynchronous is None
+            _bind_names(
+                comp.target,
+                ("it", iterable) if iterable is not None and synchronous else None,
+                bound,
+            )
+            self._shadowed.append(dict(bound))
+            if synchronous:
                 self._iterated(comp.iter, iterable)
             for condition in comp.ifs:
                 self.expr(condition.test)
@@ -993,9 +1001,8 @@ class Extractor:
                 if iterable is not None:
                     self._implicit_call(comp.iter, ("a", iterable, "__aiter__"), False)
                     self._implicit_call(comp.iter, ("a", iterable, "__anext__"), True)
-            first = False
             comp = comp.inner_for_in
-        self._shadowed.append(frozenset(names))
+        self._shadowed.append(bound)
         try:
             if isinstance(node, cst.DictComp):
                 self.expr(node.key)
@@ -1143,11 +1150,29 @@ def _done_receiver(test: cst.BaseExpression) -> str | None:
 
 
 def _ends_block(statement: cst.CSTNode) -> bool:
+    """Whether the statements after this one never run: a return, raise, break or continue,
+    or an if/else or try/except whose every branch ends so."""
     if isinstance(statement, _BLOCK_ENDS):
         return True
     if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
         return any(isinstance(small, _BLOCK_ENDS) for small in statement.body)
+    if isinstance(statement, cst.If):
+        orelse = statement.orelse
+        if orelse is None or not _suite_ends(statement.body):
+            return False
+        return _ends_block(orelse) if isinstance(orelse, cst.If) else _suite_ends(orelse.body)
+    if isinstance(statement, cst.Try):
+        finished = _suite_ends(statement.body) or (
+            statement.orelse is not None and _suite_ends(statement.orelse.body)
+        )
+        return finished and all(_suite_ends(handler.body) for handler in statement.handlers)
     return False
+
+
+def _suite_ends(suite: cst.BaseSuite) -> bool:
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return _ends_block(suite)
+    return any(_ends_block(statement) for statement in suite.body)
 
 
 def _initialises_global_once(node: cst.If, globals_: set[str]) -> bool:
@@ -1198,6 +1223,21 @@ def _consumes_first_argument(func: cst.BaseExpression) -> bool:
 
 def _ignore(_node: cst.CSTNode) -> None:
     return None
+
+
+def _bind_names(target: cst.BaseExpression, value: Ref | None, into: dict[str, Ref | None]) -> None:
+    """The names a comprehension target binds, each to its part of the element."""
+    if isinstance(target, cst.Name):
+        into[target.value] = value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for position, element in enumerate(target.elements):
+            item = ("ix", value, position) if value is not None else None
+            if isinstance(element.value, cst.StarredElement):
+                _bind_names(element.value.value, None, into)
+            else:
+                _bind_names(element.value, item, into)
+    elif isinstance(target, cst.StarredElement):
+        _bind_names(target.value, None, into)
 
 
 def _collect_names(target: cst.BaseExpression, into: set[str]) -> None:
