@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 
@@ -52,8 +52,10 @@ _OPTIONAL_WRAPPERS = frozenset({"Optional", "Final", "ClassVar", "Required", "No
 _MAPPINGS = frozenset(
     {"dict", "Dict", "Mapping", "MutableMapping", "DefaultDict", "defaultdict", "OrderedDict"}
 )
-# Statements after which the rest of their block never runs.
-_BLOCK_ENDS = (cst.Return, cst.Raise, cst.Break, cst.Continue)
+# Statements after which the rest of their block never runs (exact types: libcst's abstract
+# node classes make isinstance slow, and this runs for every statement).
+_BLOCK_ENDS = frozenset({cst.Return, cst.Raise, cst.Break, cst.Continue})
+_SIMPLE_LINES = frozenset({cst.SimpleStatementLine, cst.SimpleStatementSuite})
 # `list[Image]`: iterating or indexing gives an Image.
 _COLLECTIONS = frozenset(
     {
@@ -339,7 +341,7 @@ class Extractor:
                     self._generic(statement)
                 if _ends_block(statement):
                     break  # what follows an unconditional return or raise never runs
-                if isinstance(statement, cst.If):
+                if type(statement) is cst.If:
                     # `if not cache: return x` (or `if not fut.done(): raise ...`): the rest of
                     # the block runs only when the test failed.
                     self._conditions.extend(self._after_early_exit(statement))
@@ -924,7 +926,11 @@ class Extractor:
         return right  # `enabled and Client()`: the client, or a false value
 
     def _number(self, node: cst.Integer | cst.Float) -> Ref | None:
-        return ("lit", node.evaluated_value)
+        text = node.value.replace("_", "")
+        try:  # cheaper than `evaluated_value`, which compiles the literal
+            return ("lit", int(text, 0) if isinstance(node, cst.Integer) else float(text))
+        except ValueError:
+            return None
 
     def _sequence(self, node: cst.List | cst.Tuple | cst.Set) -> Ref | None:
         items: list[Ref | None] = []
@@ -1152,25 +1158,32 @@ def _done_receiver(test: cst.BaseExpression) -> str | None:
 def _ends_block(statement: cst.CSTNode) -> bool:
     """Whether the statements after this one never run: a return, raise, break or continue,
     or an if/else or try/except whose every branch ends so."""
-    if isinstance(statement, _BLOCK_ENDS):
+    kind = type(statement)
+    if kind in _BLOCK_ENDS:
         return True
-    if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-        return any(isinstance(small, _BLOCK_ENDS) for small in statement.body)
-    if isinstance(statement, cst.If):
-        orelse = statement.orelse
-        if orelse is None or not _suite_ends(statement.body):
-            return False
-        return _ends_block(orelse) if isinstance(orelse, cst.If) else _suite_ends(orelse.body)
-    if isinstance(statement, cst.Try):
-        finished = _suite_ends(statement.body) or (
-            statement.orelse is not None and _suite_ends(statement.orelse.body)
+    if kind in _SIMPLE_LINES:
+        line = cast(cst.SimpleStatementLine, statement)
+        return any(type(small) in _BLOCK_ENDS for small in line.body)
+    if kind is cst.If:
+        return _if_ends(cast(cst.If, statement))
+    if kind is cst.Try:
+        node = cast(cst.Try, statement)
+        finished = _suite_ends(node.body) or (
+            node.orelse is not None and _suite_ends(node.orelse.body)
         )
-        return finished and all(_suite_ends(handler.body) for handler in statement.handlers)
+        return finished and all(_suite_ends(handler.body) for handler in node.handlers)
     return False
 
 
+def _if_ends(node: cst.If) -> bool:
+    orelse = node.orelse
+    if orelse is None or not _suite_ends(node.body):
+        return False
+    return _if_ends(orelse) if type(orelse) is cst.If else _suite_ends(orelse.body)
+
+
 def _suite_ends(suite: cst.BaseSuite) -> bool:
-    if isinstance(suite, cst.SimpleStatementSuite):
+    if type(suite) is cst.SimpleStatementSuite:
         return _ends_block(suite)
     return any(_ends_block(statement) for statement in suite.body)
 
