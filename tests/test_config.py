@@ -169,6 +169,24 @@ def test_key_max_depth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert check(root, monkeypatch)[1] == ["app.py:18 APL201"]
 
 
+CANDIDATES = ROUTE.replace(
+    "@app.get",
+    "class Slow:\n    def run(self):\n        time.sleep(1)\n\n\n"
+    "class Quick:\n    def run(self):\n        return 1\n\n\n"
+    "class Idle:\n    def run(self):\n        return 0\n\n\n"
+    "runner = Slow() if time.time() else Quick() if time.monotonic() else Idle()\n\n\n@app.get",
+).replace("    time.sleep(1)\n    return {}", "    runner.run()\n    return {}")
+
+
+def test_key_max_candidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": CANDIDATES})
+    assert check(root, monkeypatch)[1] == ["app.py:28 APL201"]
+    write_config(root, "max-candidates = 2\n")
+    assert check(root, monkeypatch)[:2] == (0, [])
+    write_config(root, "max-candidates = 3\n")
+    assert check(root, monkeypatch)[1] == ["app.py:28 APL201"]
+
+
 def test_key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_project(tmp_path / "p", {"app.py": ROUTE})
     check(root, monkeypatch)
@@ -303,6 +321,10 @@ def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
             "[tool.async-pitfalls-lint] max-depth must be a positive integer, not 0",
         ),
         (
+            "max-candidates = -1\n",
+            "[tool.async-pitfalls-lint] max-candidates must be a positive integer, not -1",
+        ),
+        (
             'max-file-size = "1MB"\n',
             "[tool.async-pitfalls-lint] max-file-size must be a positive integer",
         ),
@@ -417,6 +439,7 @@ DEEP = ROUTE.replace(
             ["./app.py:8"],
         ),
         ({"app.py": DEEP}, "--async-pitfalls-max-depth=1", ["./app.py:18"], []),
+        ({"app.py": CANDIDATES}, "--async-pitfalls-max-candidates=2", ["./app.py:28"], []),
     ],
 )
 def test_flake8_options(

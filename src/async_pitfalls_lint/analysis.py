@@ -77,6 +77,7 @@ class Analysis:
             self.kb,
             self.settings.max_depth,
             self.catalog.severity(),
+            self.settings.max_candidates,
             libraries=self.libraries,
         )
         self._texts: dict[str, str] = {}
@@ -239,7 +240,7 @@ class Analysis:
         rule = self.catalog[self.catalog.code_for("blocking-helper", category)]
         helper = ref_text(site.callee)
         last = chain.steps[-1]
-        names = " → ".join([helper, *(step.label for step in chain.steps)])
+        names = " → ".join([chain.entered_by(helper), *(step.label for step in chain.steps)])
         chain_text = f"{names} at {last.path}:{last.line}"
         category_info = self.catalog.categories[category]
         if site.property_read:
@@ -286,6 +287,8 @@ def describe_callee(site: CallSite, resolved: str) -> str:
     callee = site.callee
     if callee is not None and callee[0] == "a" and callee[2] == "__enter__":
         return f"with {ref_text(callee[1])} ({resolved.removesuffix('.__enter__')})"
+    if callee is not None and callee[0] == "a" and callee[2] == "__iter__" and site.implicit:
+        return f"iterating {ref_text(callee[1])} ({resolved.removesuffix('.__iter__')})"
     text = ref_text(callee)
     if resolved and resolved != text and not resolved.endswith("." + text):
         return f"{text}() ({resolved})"

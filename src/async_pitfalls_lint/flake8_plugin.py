@@ -79,6 +79,13 @@ class Plugin:
             help="How many project calls deep to follow a blocking chain (default 10).",
         )
         manager.add_option(
+            "--async-pitfalls-max-candidates",
+            type=int,
+            default=None,
+            parse_from_config=True,
+            help="How many run-time candidates of one receiver to follow (default 8).",
+        )
+        manager.add_option(
             "--async-pitfalls-project-root",
             default=None,
             parse_from_config=True,
@@ -156,6 +163,9 @@ class Plugin:
         depth = getattr(options, "async_pitfalls_max_depth", None)
         if depth:
             changes["max_depth"] = int(depth)
+        candidates = getattr(options, "async_pitfalls_max_candidates", None)
+        if candidates:
+            changes["max_candidates"] = int(candidates)
         root = getattr(options, "async_pitfalls_project_root", None)
         if root:
             changes["project_root"] = os.path.abspath(root)

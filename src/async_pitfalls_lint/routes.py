@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ModuleFacts, Ref
 from async_pitfalls_lint.knowledge import KnowledgeBase, Registration
-from async_pitfalls_lint.names import Resolver, Value
+from async_pitfalls_lint.names import Resolver, Value, candidates
 from async_pitfalls_lint.project import Project
 
 _FRAMEWORK_PREFIXES = ("fastapi", "starlette")
@@ -206,7 +206,10 @@ class RouteFinder:
         )
 
     def is_app(self, value: Value) -> bool:
-        """An application or router instance (including project subclasses)."""
+        """An application or router instance (including project subclasses); of several
+        candidates (`app = FastAPI()`, then `app = Wrapper(app)`), any one."""
+        if value[0] == "u":
+            return any(self.is_app(member) for member in value[1])
         if value[0] == "xi" and not value[2]:
             return value[1] in self.kb.app_types
         if value[0] == "pi":
@@ -225,7 +228,18 @@ class RouteFinder:
                 return []
             kind, method, route_path = applied
             return self._handlers_for_target(path, site.arg(0), kind, method, route_path)
-        callee = self.resolver.eval(path, site.callee)
+        value = self.resolver.eval(path, site.callee)
+        choices = candidates(value) if value is None or value[0] != "u" else (*value[1], None)
+        for callee in choices or (None,):
+            found = self._registered_by(path, site, callee, framework)
+            if found:
+                return found
+        return []
+
+    def _registered_by(
+        self, path: str, site: CallSite, callee: Value | None, framework: bool
+    ) -> list[Handler]:
+        """The handlers a registration call makes, for one candidate of its callee."""
         last = _last(site.callee)
         if callee is not None and callee[0] == "x" and callee[1] in self.kb.app_types:
             return self._from_app_keywords(path, site)
@@ -286,6 +300,17 @@ class RouteFinder:
         value = self.resolver.eval(path, target)
         if value is None:
             return []
+        if value[0] == "u":
+            # `for path, handler in ROUTES: router.add_api_route(path, handler)`: each of them.
+            found: list[Handler] = []
+            for member in value[1]:
+                found.extend(self._handlers_for_value(member, kind, method, route_path))
+            return found
+        return self._handlers_for_value(value, kind, method, route_path)
+
+    def _handlers_for_value(
+        self, value: Value, kind: str, method: str = "", route_path: str = ""
+    ) -> list[Handler]:
         if value[0] == "pf":
             function = self._function(value[1], value[2])
             if function is None:

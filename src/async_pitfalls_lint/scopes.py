@@ -4,7 +4,9 @@ With `scope = "fastapi"` (the default) the roots are the async handlers FastAPI 
 call (routes.py), found across the whole project; every project coroutine they call or await,
 or hand over as a callable (`add_task(send_email)`), runs on the loop too, transitively and
 across modules. Plain `def` handlers run in the threadpool and are not roots. With
-`scope = "all"` every `async def` is event-loop code.
+`scope = "all"` every `async def` is event-loop code. A coroutine reached through a receiver
+chosen at run time (`await self.store.commit()` with `store` a GitStore or a DbStore) runs on
+the loop whichever candidate it is: each one is followed, up to `max-candidates`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from dataclasses import dataclass
 
 from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.facts import CallSite, Ref
-from async_pitfalls_lint.names import Arguments, Resolver, qualified_name, receiver_of
+from async_pitfalls_lint.names import (
+    Arguments,
+    Resolver,
+    Value,
+    candidates,
+    qualified_name,
+    receiver_of,
+)
 from async_pitfalls_lint.project import Project
 from async_pitfalls_lint.routes import Handler, RouteFinder
 
@@ -258,9 +267,19 @@ class EventLoopIndex:
         into: list[tuple[tuple[str, str], Arguments | None]],
         site: CallSite | None,
     ) -> None:
-        value = self.resolver.eval(path, ref)
-        if value is None:
+        members = candidates(self.resolver.eval(path, ref))
+        if len(members) > self.resolver.max_candidates:
             return
+        for value in members:
+            self._collect_value(path, value, into, site)
+
+    def _collect_value(
+        self,
+        path: str,
+        value: Value,
+        into: list[tuple[tuple[str, str], Arguments | None]],
+        site: CallSite | None,
+    ) -> None:
         targets: list[tuple[str, str]] = []
         if value[0] == "pf":
             targets.append((value[1], value[2]))
