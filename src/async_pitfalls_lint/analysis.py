@@ -222,7 +222,8 @@ class Analysis:
         category = found.entry.category
         rule = self.catalog[self.catalog.code_for("blocking-call", category)]
         callee = describe_callee(site, found.provenance or found.resolved)
-        alternative = found.entry.alternative or self.catalog.categories[category].alternative
+        category_info = self.catalog.categories[category]
+        alternative = category_info.alternative_for(found.entry.alternative, found.entry.gil)
         message = rule.render(callee=callee, scope=scope, alternative=alternative)
         return Finding(display, rule.code, message, _span(site), category, callee=found.resolved)
 
@@ -252,9 +253,8 @@ class Analysis:
             )
         else:
             helper = f"{helper}()"
-            alternative = category_info.helper_alternative.format(
-                helper=self._callee_source(path, site)
-            )
+            advice = category_info.advice(chain.entry.gil)  # to_thread only if it frees the GIL
+            alternative = advice.helper_alternative.format(helper=self._callee_source(path, site))
         if reason.is_handler and reason.handler.kind in ("route", "dependency"):
             alternative += f" or make {_short(function.qualname)} a plain def"
         doing = _doing(category_info.doing, chain, category)

@@ -513,6 +513,7 @@ def _inferred_entry(verdict: LibraryVerdict, awaited: bool) -> BlockingEntry:
         alternative="",
         fix="none" if awaited else "to-thread",
         what=verdict.what,
+        gil=verdict.gil,
     )
 
 
