@@ -40,6 +40,7 @@ from fuzzing import parse_report, run_flake8, run_tool, write_project
 SCOPE_ALL = 'cache = false\nscope = "all"\n'
 PY312 = sys.version_info >= (3, 12)
 PY313 = sys.version_info >= (3, 13)
+PY314 = sys.version_info >= (3, 14)
 FLAKE8_OWN = ("E999", "E902")  # flake8's own "cannot parse" and "cannot read" codes
 
 
@@ -128,6 +129,17 @@ class Box[T: int]:
 async def f():
     label = f"{"quoted"} {'\\n'.join(["a", "b"])}"
     x = f"{time.sleep(2)!r:>{"10"}}"
+"""
+# PEP 758 (Python 3.14): several exception types without parentheses.
+PY314_SOURCE = """\
+import time
+
+
+async def f():
+    try:
+        time.sleep(1)
+    except ValueError, KeyError:
+        time.sleep(2)
 """
 PY313_SOURCE = """\
 import time
@@ -345,6 +357,12 @@ CASES = [
         PY313_SOURCE.encode(),
         findings=((13, 5, "APL101"),),
         flake8=None if PY313 else "E999",
+    ),
+    Case(
+        "py314_syntax.py",
+        PY314_SOURCE.encode(),
+        findings=((6, 9, "APL101"), (8, 9, "APL101")),
+        flake8=None if PY314 else "E999",
     ),
     Case(
         "stub.pyi",
