@@ -14,6 +14,8 @@ import pytest
 from async_pitfalls_lint.cli import main
 from async_pitfalls_lint.config import DOCUMENTED_KEYS
 
+import clirun
+
 ROUTE = """\
 import time
 
@@ -245,14 +247,7 @@ def test_explicit_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 # -- errors ---------------------------------------------------------------------------------------
 def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "async_pitfalls_lint", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return clirun.run_cli(*args, cwd=root)
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ from async_pitfalls_lint.fixes.apply import apply_edits, apply_fixes, compatible
 from async_pitfalls_lint.model import Edit, Finding, Fix, Span
 
 from cases import OUTPUT_SUFFIXES, Case, discover_cases, is_output_file
+from clirun import run_cli, run_process
 
 CASES = discover_cases()
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop"
@@ -275,17 +276,6 @@ async def odd():
 """
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "async_pitfalls_lint", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def make_project(root: Path, files: dict[str, str | bytes], config: str = "") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(
@@ -328,7 +318,7 @@ def test_fix_writes_only_changed_files_and_exit_codes(tmp_path: Path) -> None:
     )
     os.utime(project / "clean.py", ns=(1_000_000_000, 1_000_000_000))
     os.utime(project / "config.py", ns=(1_000_000_000, 1_000_000_000))
-    result = run_cli("fix", cwd=project)
+    result = run_process("fix", cwd=project)
     # open() has no fix: the finding is left, with its reason, and the status is 1.
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("config.py:8:10: APL103 open()")
@@ -492,6 +482,7 @@ def _check_fix_properties(base: Path) -> None:
     assert _snapshot(base) == snapshot
 
 
+@pytest.mark.slow
 def test_unsafe_fixes_on_every_fixture_input(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -592,6 +583,7 @@ def _module(header: int, functions: list[tuple[int, list[int]]]) -> str:
     return text
 
 
+@pytest.mark.slow
 @hypothesis_settings(
     max_examples=40,
     deadline=None,
@@ -758,6 +750,7 @@ def test_noqa_findings_are_not_fixed(tmp_path: Path) -> None:
     assert "    time.sleep(1)  # noqa: APL101\n    await asyncio.sleep(2)\n" in fixed
 
 
+@pytest.mark.slow
 def test_unsafe_fixes_on_the_shared_fuzzing_modules() -> None:
     """The same properties on tests/fuzzing.py's FastAPI module generator (blocking calls,
     offloads, helpers, import styles and aliases), when that module is there."""
