@@ -32,6 +32,7 @@ from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.config import load_settings
 from async_pitfalls_lint.fixes import attach
 from async_pitfalls_lint.fixes.apply import apply_edits, apply_fixes, compatible, fix_paths
+from async_pitfalls_lint.fixes.cleanup import drop_unused_imports
 from async_pitfalls_lint.model import Edit, Finding, Fix, Span
 
 from cases import OUTPUT_SUFFIXES, Case, discover_cases, is_output_file
@@ -391,7 +392,7 @@ def test_fixed_files_keep_encoding_bom_and_newlines(
     assert result.returncode == 0, result.stderr
     fixed = (project / "app.py").read_bytes()
     expected = encode(
-        APP.replace("import time\n", "import asyncio\nimport time\n")
+        APP.replace("import time\n", "import asyncio\n")
         .replace("time.sleep(1)", "await asyncio.sleep(1)")
         .replace("    return {}\n", "    return {'é': 1}\n")
     )
@@ -791,3 +792,76 @@ def test_a_failing_fix_builder_never_costs_the_finding(
     assert finding.code == "APL101"
     assert finding.fix is None
     assert finding.fix_unavailable == "building the fix failed (IndexError: boom)"
+
+
+# -- imports the fixes leave unused -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("before", "use", "after", "expected"),
+    [
+        # The last use goes: so does the import; the blank lines around it are merged.
+        (
+            '"""Doc."""\n\nimport time\n\nx = time.sleep\n',
+            "time.sleep",
+            '"""Doc."""\n\nimport time\n\nx = asyncio.sleep\n',
+            '"""Doc."""\n\nx = asyncio.sleep\n',
+        ),
+        # Other names of the statement stay, with their comment.
+        (
+            "import os, time  # both\nx = time.sleep, os.sep\n",
+            "time.sleep",
+            "import os, time  # both\nx = asyncio.sleep, os.sep\n",
+            "import os  # both\nx = asyncio.sleep, os.sep\n",
+        ),
+        # A parenthesised import keeps its trailing comma.
+        (
+            "from time import (\n    monotonic,\n    sleep,\n)\nx = sleep, monotonic\n",
+            "sleep,",
+            "from time import (\n    monotonic,\n    sleep,\n)\nx = asyncio.sleep, monotonic\n",
+            "from time import (\n    monotonic,\n)\nx = asyncio.sleep, monotonic\n",
+        ),
+        # A comment above a removed import stays, above the next statement.
+        (
+            "# Standard library\nimport time\n\n# Third party\nimport fastapi\nx = time.sleep\n",
+            "time.sleep",
+            "# Standard library\nimport time\n\n# Third party\nimport fastapi\nx = asyncio.sleep\n",
+            "# Standard library\n\n# Third party\nimport fastapi\nx = asyncio.sleep\n",
+        ),
+        # Still used (in a nested function, in a string annotation) or exported: kept.
+        (
+            "import time\nx = time.sleep\ndef f():\n    return time.time()\n",
+            "time.sleep",
+            "import time\nx = asyncio.sleep\ndef f():\n    return time.time()\n",
+            "import time\nx = asyncio.sleep\ndef f():\n    return time.time()\n",
+        ),
+        (
+            "import time\nx = time.sleep\ny: 'time.struct_time'\n",
+            "time.sleep",
+            "import time\nx = asyncio.sleep\ny: 'time.struct_time'\n",
+            "import time\nx = asyncio.sleep\ny: 'time.struct_time'\n",
+        ),
+        (
+            '__all__ = ["sleep"]\nfrom time import sleep\nx = sleep\n',
+            "sleep",
+            '__all__ = ["sleep"]\nfrom time import sleep\nx = asyncio.sleep\n',
+            '__all__ = ["sleep"]\nfrom time import sleep\nx = asyncio.sleep\n',
+        ),
+        # An unused import the fix did not touch is not the fix's business: it stays.
+        (
+            "import json\nimport time\nx = time.sleep\n",
+            "time.sleep",
+            "import json\nimport time\nx = asyncio.sleep\n",
+            "import json\nx = asyncio.sleep\n",
+        ),
+        # Old Mac line ends.
+        (
+            "import os\rimport time\rx = time.sleep, os\r",
+            "time.sleep",
+            "import os\rimport time\rx = asyncio.sleep, os\r",
+            "import os\rx = asyncio.sleep, os\r",
+        ),
+    ],
+)
+def test_imports_left_unused_are_removed(before: str, use: str, after: str, expected: str) -> None:
+    start = before.rindex(use)
+    edit = Edit(start, start + len(use), "asyncio.sleep")
+    assert drop_unused_imports(before, after, [edit]) == expected

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ModuleFacts, ref_text
+from async_pitfalls_lint.fixes.cleanup import removal_edits
 from async_pitfalls_lint.fixes.edits import (
     Source,
     plain_def_fix,
@@ -95,8 +96,18 @@ def attach_fixes(
             why = f"building the fix failed ({type(error).__name__}: {error})"
             attached.append(dataclasses.replace(finding, fix=None, fix_unavailable=why))
         else:
+            fix = _with_unused_imports_removed(source.text, fix)
             attached.append(dataclasses.replace(finding, fix=fix, fix_unavailable=""))
     return _supersede(attached, function)
+
+
+def _with_unused_imports_removed(text: str, fix: Fix) -> Fix:
+    """The fix, plus the removal of an import whose last use it replaces."""
+    try:
+        removal = removal_edits(text, fix.edits)
+    except Exception:  # tidying is a nicety: never cost the fix
+        return fix
+    return dataclasses.replace(fix, edits=(*fix.edits, *removal)) if removal else fix
 
 
 @lru_cache(maxsize=8)
