@@ -130,6 +130,9 @@ def knowledge_base_page(catalog: Catalog) -> str:
         lines += [f"## {title[0].upper() + title[1:]} (`{category}`)", ""]
         for entry, names in in_category:
             alternative = entry.alternative or (info.alternative if info else "")
+            plain_def = entry.plain_def if entry.alternative else bool(info and info.plain_def)
+            if plain_def:
+                alternative += " (or, in a route or dependency, make it a plain `def`)"
             lines += [f"### `{entry.group}`", ""]
             if entry.why:
                 lines += [f"Why it blocks: {_cell(entry.why)}.", ""]

@@ -100,7 +100,7 @@ def test_knowledge_base_entries_name_real_categories() -> None:
 def test_messages_use_only_known_placeholders() -> None:
     allowed = {
         *("callee", "scope", "alternative", "doing", "chain"),
-        *("resolved", "count", "first", "problem"),
+        *("resolved", "calls", "problem"),
     }
     for rule in CATALOG.rules:
         assert set(re.findall(r"{(\w+)}", rule.message)) <= allowed, rule.code

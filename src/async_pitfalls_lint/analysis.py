@@ -119,7 +119,9 @@ class Analysis:
             if classified.kind == "blocking":
                 if self._covered(path, function, site, classified):
                     continue
-                findings.append(self._direct_finding(display, site, classified, scope))
+                findings.append(
+                    self._direct_finding(display, site, classified, scope, reason, function)
+                )
                 blocking.append(CallFinding(site, classified))
             elif classified.kind == "helper" and classified.chain is not None:
                 findings.append(
@@ -195,13 +197,23 @@ class Analysis:
         return False
 
     def _direct_finding(
-        self, display: str, site: CallSite, found: Classified, scope: str
+        self,
+        display: str,
+        site: CallSite,
+        found: Classified,
+        scope: str,
+        reason: Reason,
+        function: FunctionFacts,
     ) -> Finding:
         assert found.entry is not None
         category = found.entry.category
         rule = self.catalog[self.catalog.code_for("blocking-call", category)]
         callee = describe_callee(site, found.resolved)
-        alternative = found.entry.alternative or self.catalog.categories[category].alternative
+        info = self.catalog.categories[category]
+        alternative = found.entry.alternative or info.alternative
+        plain_def = found.entry.plain_def if found.entry.alternative else info.plain_def
+        if plain_def and reason.is_handler and reason.handler.can_be_plain_def:
+            alternative += f", or make {_short(function.qualname)} a plain `def`"
         message = rule.render(callee=callee, scope=scope, alternative=alternative)
         return Finding(display, rule.code, message, _span(site), category, callee=found.resolved)
 
@@ -234,7 +246,7 @@ class Analysis:
             alternative = category_info.helper_alternative.format(
                 helper=self._callee_source(path, site)
             )
-        if reason.is_handler and reason.handler.kind in ("route", "dependency"):
+        if reason.is_handler and reason.handler.can_be_plain_def:
             alternative += f" or make {_short(function.qualname)} a plain def"
         doing = _doing(category_info.doing, chain, category)
         message = rule.render(

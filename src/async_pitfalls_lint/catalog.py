@@ -21,6 +21,7 @@ class Category:
     alternative: str
     helper_alternative: str
     severity: int
+    plain_def: bool = False  # making the route or dependency a plain `def` is also a remedy
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def load_catalog() -> Catalog:
             str(value["alternative"]),
             str(value["helper_alternative"]),
             int(value["severity"]),
+            bool(value.get("plain_def", False)),
         )
         for key, value in data["categories"].items()
     }

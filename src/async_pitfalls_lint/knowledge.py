@@ -31,6 +31,7 @@ class BlockingEntry:
     fix: str
     what: str = ""
     covered_by: str = ""  # a group whose finding on the same handle makes this one redundant
+    plain_def: bool = False  # making the route or dependency a plain `def` is also a remedy
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class KnowledgeBase:
             fix=str(raw.get("fix", "none")),
             what=str(raw.get("what", "")),
             covered_by=str(raw.get("covered_by", "")),
+            plain_def=bool(raw.get("plain_def", False)),
         )
         if entry.category not in CATEGORIES:
             raise ValueError(f"group {entry.group}: unknown category {entry.category!r}")
@@ -196,6 +198,9 @@ class KnowledgeBase:
         self.offloads = {
             name: Offload(int(v["position"]), str(v["runs_in"]), v.get("pool"))
             for name, v in raw.get("offload", {}).items()
+        }
+        self.task_starters: dict[str, int] = {
+            name: int(v["position"]) for name, v in raw.get("task_starters", {}).items()
         }
         self.extra_route_decorators = frozenset(extra_decorators)
 

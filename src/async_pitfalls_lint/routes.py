@@ -35,6 +35,16 @@ class Handler:
     method: str = ""
     route_path: str = ""
     line: int = 0
+    # An async wrapper a project decorator puts around the route: it runs for the route, but it
+    # is not the route (it awaits it, so it cannot become a plain def).
+    wrapper: bool = False
+
+    @property
+    def can_be_plain_def(self) -> bool:
+        """FastAPI runs a plain `def` route or dependency in its threadpool; every other handler
+        (middleware, lifespan, startup, exception handlers, websockets, tasks) must stay async
+        or would run on the loop anyway."""
+        return self.kind in ("route", "dependency") and not self.wrapper
 
     @property
     def name(self) -> str:
@@ -176,6 +186,7 @@ class RouteFinder:
                             handler.method,
                             handler.route_path,
                             wrapper.line,
+                            wrapper=True,
                         )
                     )
                     break

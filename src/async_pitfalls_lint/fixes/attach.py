@@ -210,7 +210,7 @@ def _never_awaits_fix(analysis: Analysis, path: str, source: Source, reason: Rea
     function = source.function
     if not function.is_async or function.awaits:
         raise Unavailable(f"{function.name}() awaits")
-    if not reason.is_handler or reason.handler.kind not in ("route", "dependency"):
+    if not reason.is_handler or not reason.handler.can_be_plain_def:
         raise Unavailable(f"{function.name}() is not a route or dependency")
     _check_decorators(analysis, path, source.facts, function)
     _check_loop_use(analysis, path, function)
