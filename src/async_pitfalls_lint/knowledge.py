@@ -67,6 +67,15 @@ class ClassHandler:
     methods: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class EventServer:
+    """A server class whose registered handlers run on the event loop (python-socketio)."""
+
+    kind: str
+    decorators: frozenset[str]
+    registrations: Mapping[str, Registration]
+
+
 @dataclass
 class _Group:
     entry: BlockingEntry
@@ -199,6 +208,17 @@ class KnowledgeBase:
             name: Offload(int(v["position"]), str(v["runs_in"]), v.get("pool"))
             for name, v in raw.get("offload", {}).items()
         }
+        self.event_servers = {
+            name: EventServer(
+                str(v["kind"]),
+                frozenset(v.get("decorators", ())),
+                {
+                    method: Registration(str(v["kind"]), int(r["position"]), str(r["keyword"]))
+                    for method, r in v.get("registrations", {}).items()
+                },
+            )
+            for name, v in raw.get("event_servers", {}).items()
+        }
         self.task_starters: dict[str, int] = {
             name: int(v["position"]) for name, v in raw.get("task_starters", {}).items()
         }
@@ -223,6 +243,14 @@ class KnowledgeBase:
 
     def is_type(self, name: str) -> bool:
         return name in self._types
+
+    def event_server(self, type_name: str) -> EventServer | None:
+        """The event server a type is (through known aliases and bases), if any."""
+        for name in self.mro(self.canonical(type_name)):
+            server = self.event_servers.get(name)
+            if server is not None:
+                return server
+        return None
 
     def mro(self, name: str) -> list[str]:
         order = [name]

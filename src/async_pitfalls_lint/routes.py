@@ -11,10 +11,12 @@ Starlette, the decorator's shape (`@x.get("/path")`) decides.
 
 from __future__ import annotations
 
+import fnmatch
+import os
 from dataclasses import dataclass
 
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ModuleFacts, Ref
-from async_pitfalls_lint.knowledge import KnowledgeBase, Registration
+from async_pitfalls_lint.knowledge import EventServer, KnowledgeBase, Registration
 from async_pitfalls_lint.names import Resolver, Value
 from async_pitfalls_lint.project import Project
 
@@ -28,9 +30,9 @@ class Handler:
 
     path: str
     qualname: str
-    kind: (
-        str  # route, websocket, dependency, middleware, exception_handler, event_handler, lifespan
-    )
+    # route, websocket, dependency, middleware, exception_handler, event_handler, lifespan,
+    # socketio (python-socketio event handlers), background_task, coroutine
+    kind: str
     is_async: bool
     method: str = ""
     route_path: str = ""
@@ -63,6 +65,9 @@ class Handler:
                 if self.route_path
                 else f"{prefix}websocket {name}"
             )
+        if kind == "socketio":
+            event = f" {self.route_path!r}" if self.route_path else ""
+            return f"{prefix}socket.io handler{event} ({name})"
         labels = {
             "dependency": "dependency",
             "middleware": "middleware",
@@ -149,6 +154,11 @@ class RouteFinder:
             return ("route", _method_name(callee, site), _string(site.arg(0, "path")) or "")
         if callee[0] != "a":
             return None
+        server = self._event_server(path, callee[1])
+        if server is not None:
+            if callee[2] not in server.decorators:
+                return None
+            return (server.kind, "", _string(site.arg(0, "event")) or "")
         kind = self.kb.decorator_kinds.get(callee[2])
         if kind is None:
             return None
@@ -162,6 +172,15 @@ class RouteFinder:
         if kind in _PATH_KINDS:
             route_path = self._router_prefix(path, callee[1]) + (_string(site.arg(0, "path")) or "")
         return (kind, _method_name(callee, site) if kind == "route" else "", route_path)
+
+    def _event_server(self, path: str, receiver: Ref | None) -> EventServer | None:
+        """The event server (python-socketio AsyncServer) a receiver is an instance of."""
+        if receiver is None:
+            return None
+        value = self.resolver.eval(path, receiver)
+        if value is not None and value[0] == "xi" and not value[2]:
+            return self.kb.event_server(str(value[1]))
+        return None
 
     def _decorator_wrappers(
         self, path: str, function: FunctionFacts, handler: Handler
@@ -199,15 +218,37 @@ class RouteFinder:
         value = self.resolver.eval(path, callee)
         candidates = {_dotted_text(callee), _last(callee)}
         if value is not None and value[0] == "x":
-            candidates.add(value[1])
+            candidates.add(self.kb.canonical(str(value[1])))
+            candidates.add(str(value[1]))
+        if value is not None and value[0] == "xi" and value[2]:
+            # A method of a library object: `socketio.AsyncServer.on` for `@sio.on(...)`.
+            member = ".".join(value[2])
+            for type_name in self.kb.mro(self.kb.canonical(str(value[1]))):
+                candidates.add(f"{type_name}.{member}")
         if value is not None and value[0] == "pf":
             candidates.add(value[2])
-            candidates.add(
-                self.project.display(value[1]).removesuffix(".py").replace("/", ".")
-                + "."
-                + value[2]
-            )
+            for module in self._module_names(value[1]):
+                candidates.add(f"{module}.{value[2]}")
         return bool(candidates & extra)
+
+    def _module_names(self, path: str) -> list[str]:
+        """The dotted names a project module is imported as: from the project root, and from
+        `src/` or another source root (`myco/web.py` is `myco.web`, a package's `__init__.py`
+        the package itself)."""
+        display = self.project.display(path).removesuffix(".py").removesuffix("/__init__")
+        parts = display.split("/")
+        names = [".".join(parts)]
+        roots = {
+            "src",
+            *(
+                self.project.display(os.path.join(self.project.root, root))
+                for root in self.project.settings.source_roots
+            ),
+        }
+        for depth in range(1, len(parts)):
+            if "/".join(parts[:depth]) in roots:
+                names.append(".".join(parts[depth:]))
+        return names
 
     def _handler(
         self, path: str, function: FunctionFacts, kind: str, method: str = "", route_path: str = ""
@@ -242,6 +283,20 @@ class RouteFinder:
             return self._from_app_keywords(path, site)
         registration: Registration | None = None
         receiver_ref: Ref | None = None
+        if (
+            callee is not None
+            and callee[0] == "xi"
+            and len(callee[2]) == 1
+            and self.kb.event_server(str(callee[1])) is not None
+        ):
+            server = self.kb.event_server(str(callee[1]))
+            assert server is not None
+            on = server.registrations.get(callee[2][0])
+            if on is None:
+                return []
+            event = _string(site.arg(0, "event")) or ""
+            target = site.arg(on.position, on.keyword)
+            return self._handlers_for_target(path, target, on.kind, "", event)
         if callee is not None and callee[0] == "xi" and len(callee[2]) == 1:
             if self.is_app(("xi", callee[1], ())):
                 registration = self.kb.registrations.get(callee[2][0])
@@ -352,10 +407,28 @@ class RouteFinder:
     def _from_class(self, path: str, qualname: str) -> list[Handler]:
         found: list[Handler] = []
         for base in self.resolver.external_bases(path, qualname):
-            handler = self.kb.class_handlers.get(base)
+            handler = self.kb.class_handlers.get(self.kb.canonical(base))
             if handler is not None:
-                found.extend(self._method_handlers(path, qualname, handler.methods, handler.kind))
+                methods = self._matching_methods(path, qualname, handler.methods)
+                found.extend(self._method_handlers(path, qualname, methods, handler.kind))
         return found
+
+    def _matching_methods(
+        self, path: str, qualname: str, names: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """Method names, with `on_*` patterns matched against the class's own methods."""
+        if not any("*" in name for name in names):
+            return names
+        facts = self.project.facts_for(path)
+        cls = facts.classes.get(qualname) if facts is not None else None
+        own = list(cls.methods) if cls is not None else []
+        found: list[str] = []
+        for name in names:
+            if "*" in name:
+                found.extend(method for method in own if fnmatch.fnmatchcase(method, name))
+            else:
+                found.append(name)
+        return tuple(dict.fromkeys(found))
 
     # -- helpers --------------------------------------------------------------------------------
     def _function(self, path: str, qualname: str) -> FunctionFacts | None:
@@ -440,11 +513,14 @@ def _constructor_by_name(kb: KnowledgeBase, last: str) -> Registration | None:
     return None
 
 
+_HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "options", "head", "trace"})
+
+
 def _method_name(callee: Ref, site: CallSite) -> str:
     member = callee[2] if callee[0] == "a" else ""
     if member in ("api_route", "route"):
         return _methods(site.arg(-1, "methods")) or "GET"
-    return member.upper() if member else ""
+    return member.upper() if member in _HTTP_METHODS else ""
 
 
 def _methods(ref: Ref | None) -> str:

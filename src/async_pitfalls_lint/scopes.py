@@ -132,8 +132,9 @@ class EventLoopIndex:
         handlers.extend(self._background_tasks_of_sync_handlers(handlers))
         for handler in sorted(handlers, key=_handler_priority):
             key = (handler.path, handler.qualname)
-            # Starlette runs sync startup/shutdown handlers directly on the loop, not in a thread.
-            runs_on_loop = handler.is_async or handler.kind == "event_handler"
+            # Starlette runs sync startup/shutdown handlers directly on the loop, not in a thread,
+            # and python-socketio's AsyncServer calls sync event handlers on the loop too.
+            runs_on_loop = handler.is_async or handler.kind in ("event_handler", "socketio")
             if runs_on_loop and key not in reasons:
                 reasons[key] = Reason(handler)
                 queue.append((*key, None))
