@@ -16,7 +16,7 @@ from async_pitfalls_lint.catalog import Catalog, load_catalog
 from async_pitfalls_lint.checks import OFFLOADING_CHECKS, CheckContext
 from async_pitfalls_lint.config import Settings, clear_root_cache
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, Ref, ref_text
-from async_pitfalls_lint.files import clear_walk_cache
+from async_pitfalls_lint.files import clear_walk_cache, display_path
 from async_pitfalls_lint.fixes import attach_fixes
 from async_pitfalls_lint.knowledge import KnowledgeBase, build_knowledge
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, Span
@@ -232,7 +232,10 @@ class Analysis:
         helper = ref_text(site.callee)
         last = chain.steps[-1]
         names = " → ".join([helper, *(step.label for step in chain.steps)])
-        chain_text = f"{names} at {last.path}:{last.line}"
+        # The blocking call's file as reports show paths (relative to the working folder), not
+        # relative to the project root: the same whichever marker (.git, pyproject.toml) made it.
+        where = display_path(os.path.join(self.project.root, last.path))
+        chain_text = f"{names} at {where}:{last.line}"
         category_info = self.catalog.categories[category]
         if site.property_read:
             helper = f"property {helper}"

@@ -56,6 +56,10 @@ class Handler:
         name = self.name
         kind = self.kind
         prefix = "async " if self.is_async else ""
+        if self.wrapper:
+            target = " ".join(part for part in (self.method, self.route_path) if part)
+            around = f"{kind} {target}" if target else kind
+            return f"{prefix}decorator wrapper {name} (around {around})"
         if kind == "route":
             target = " ".join(part for part in (self.method, self.route_path) if part)
             return f"{prefix}route {target} ({name})" if target else f"{prefix}route {name}"
@@ -88,6 +92,11 @@ class RouteFinder:
         self.resolver = resolver
         self.kb = kb
         self._include_prefixes: dict[tuple[str, str], str] = {}
+        # include_router calls: router binding -> (including app/router binding, the call's
+        # `dependencies=[...]` items with the module they are written in).
+        self._includes: (
+            dict[tuple[str, str], list[tuple[tuple[str, str] | None, list[tuple[str, Ref]]]]] | None
+        ) = None
 
     # -- entry point ----------------------------------------------------------------------------
     def handlers_in(self, path: str) -> list[Handler]:
@@ -172,6 +181,80 @@ class RouteFinder:
         if kind in _PATH_KINDS:
             route_path = self._router_prefix(path, callee[1]) + (_string(site.arg(0, "path")) or "")
         return (kind, _method_name(callee, site) if kind == "route" else "", route_path)
+
+    def decorator_wrappers(self, handler: Handler) -> list[Handler]:
+        """The async wrappers project decorators put around a route (they run for it)."""
+        function = self._function(handler.path, handler.qualname)
+        return self._decorator_wrappers(handler.path, function, handler) if function else []
+
+    # -- dependencies declared on routers and applications --------------------------------------
+    def router_dependencies(self, handler: Handler) -> list[tuple[str, Ref]]:
+        """The `dependencies=[...]` items that apply to a route from outside its own decorator:
+        those of the router (or app) it is registered on, of the include_router calls that
+        include that router, and of the routers and apps those include it into."""
+        function = self._function(handler.path, handler.qualname)
+        if function is None:
+            return []
+        framework = True
+        found: list[tuple[str, Ref]] = []
+        for decorator in function.decorators:
+            if decorator is None or decorator[0] != "c" or decorator[1][0] != "a":
+                continue
+            if self.decorator_registration(handler.path, decorator, framework) is None:
+                continue
+            site = self._binding_site(handler.path, decorator[1][1])
+            if site is not None:
+                found.extend(self._dependencies_of_router(site, 0, set()))
+        return found
+
+    def _dependencies_of_router(
+        self, site: tuple[str, str], depth: int, seen: set[tuple[str, str]]
+    ) -> list[tuple[str, Ref]]:
+        if depth > 8 or site in seen:
+            return []
+        seen.add(site)
+        module_path, name = site
+        found: list[tuple[str, Ref]] = []  # outermost first: the app's, then the includes'
+        for parent, items in self._include_calls().get(site, []):
+            if parent is not None:
+                found.extend(self._dependencies_of_router(parent, depth + 1, seen))
+            found.extend(items)
+        facts = self.project.facts_for(module_path)
+        bindings = facts.bindings.get(name, []) if facts is not None else []
+        if len(bindings) == 1 and bindings[0] is not None and bindings[0][0] == "c":
+            for keyword, value in bindings[0][3]:
+                if keyword == "dependencies" and value is not None and value[0] == "l":
+                    found.extend((module_path, item) for item in value[1] if item is not None)
+        return found
+
+    def _include_calls(
+        self,
+    ) -> dict[tuple[str, str], list[tuple[tuple[str, str] | None, list[tuple[str, Ref]]]]]:
+        if self._includes is not None:
+            return self._includes
+        includes: dict[
+            tuple[str, str], list[tuple[tuple[str, str] | None, list[tuple[str, Ref]]]]
+        ] = {}
+        for path in self.project.python_files():
+            if not self.project.is_candidate(path):
+                continue
+            facts = self.project.facts_for(path)
+            for _scope, site in facts.registrations if facts is not None else ():
+                if _last(site.callee) != "include_router" or site.callee is None:
+                    continue
+                router = self._binding_site(path, site.arg(0, "router"))
+                if router is None:
+                    continue
+                parent = self._binding_site(path, site.callee[1]) if site.callee[0] == "a" else None
+                value = site.arg(-1, "dependencies")
+                items = (
+                    [(path, item) for item in value[1] if item is not None]
+                    if value is not None and value[0] == "l"
+                    else []
+                )
+                includes.setdefault(router, []).append((parent, items))
+        self._includes = includes
+        return includes
 
     def _event_server(self, path: str, receiver: Ref | None) -> EventServer | None:
         """The event server (python-socketio AsyncServer) a receiver is an instance of."""

@@ -18,8 +18,9 @@ from typing import TextIO
 
 from async_pitfalls_lint.analysis import Analysis, analysis_for
 from async_pitfalls_lint.config import Settings
-from async_pitfalls_lint.files import iter_python_files
+from async_pitfalls_lint.files import display_path, iter_python_files
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding
+from async_pitfalls_lint.progress import ProgressLine
 from async_pitfalls_lint.project import summarise_file
 from async_pitfalls_lint.report import INTERNAL_ERROR_PREFIX, Report
 from async_pitfalls_lint.suppression import remove_suppressed
@@ -31,12 +32,6 @@ _PARALLEL_THRESHOLD = 24
 class StdinInput:
     filename: str
     text: str
-
-
-def display_path(path: Path) -> str:
-    absolute = os.path.abspath(path)
-    relative = os.path.relpath(absolute, os.getcwd())
-    return absolute if relative.startswith("..") else relative.replace(os.sep, "/")
 
 
 def group_by_project(
@@ -63,6 +58,7 @@ def check_files(
         return report
     files = list(iter_python_files(paths, settings.exclude))
     done = 0
+    line = ProgressLine(progress, len(files))
     for analysis, group in group_by_project(files, settings):
         run_key = _run_key(analysis, group)
         cached = _load_run(analysis, run_key)
@@ -75,14 +71,10 @@ def check_files(
         for file in group:
             results.append(check_one(analysis, file))
             done += 1
-            if progress is not None:
-                progress.write(f"\rchecked {done}/{len(files)} files")
-                progress.flush()
+            line.update(done)
         report.results.extend(results)
         _store_run(analysis, run_key, results)
-    if progress is not None and files:
-        progress.write("\r\033[K")
-        progress.flush()
+    line.close()
     return report
 
 
