@@ -35,7 +35,9 @@ class Case:
         """Copy the case into `target` with a pyproject.toml holding its options."""
         target.mkdir(parents=True, exist_ok=True)
         if self.source.is_dir():
-            shutil.copytree(self.source, target, dirs_exist_ok=True)
+            # Expected fix outputs (`*.fixed.py`, `*.unsafe.py`) are not part of the project.
+            ignore = shutil.ignore_patterns(*(f"*{suffix}" for suffix in OUTPUT_SUFFIXES))
+            shutil.copytree(self.source, target, dirs_exist_ok=True, ignore=ignore)
         else:
             shutil.copy(self.source, target / self.source.name)
         pyproject = target / "pyproject.toml"

@@ -33,6 +33,7 @@ from async_pitfalls_lint.config import load_settings
 from async_pitfalls_lint.fixes import attach
 from async_pitfalls_lint.fixes.apply import apply_edits, apply_fixes, compatible, fix_paths
 from async_pitfalls_lint.fixes.cleanup import drop_unused_imports
+from async_pitfalls_lint.fixes.layout import clear_line_length_cache, line_length_for, split_line
 from async_pitfalls_lint.model import Edit, Finding, Fix, Span
 
 from cases import OUTPUT_SUFFIXES, Case, discover_cases, is_output_file
@@ -865,3 +866,91 @@ def test_imports_left_unused_are_removed(before: str, use: str, after: str, expe
     start = before.rindex(use)
     edit = Edit(start, start + len(use), "asyncio.sleep")
     assert drop_unused_imports(before, after, [edit]) == expected
+
+
+# -- fixed lines formatted as the project's formatter would ------------------------------------
+# Each expected layout is what `ruff format` (black's style) gives for the line at that length
+# (the tab-indented one with `format.indent-style = "tab"`).
+SPLITS = [
+    (
+        "    result = await asyncio.to_thread(requests.post, HOOKS, json=payload, timeout=10)",
+        60,
+        "    result = await asyncio.to_thread(\n"
+        "        requests.post, HOOKS, json=payload, timeout=10\n"
+        "    )",
+    ),
+    (
+        '    result = await asyncio.to_thread(requests.post, "https://hooks.example.com/incoming",'
+        ' json=payload, timeout=10, headers={"X-Token": token})',
+        79,
+        "    result = await asyncio.to_thread(\n"
+        "        requests.post,\n"
+        '        "https://hooks.example.com/incoming",\n'
+        "        json=payload,\n"
+        "        timeout=10,\n"
+        '        headers={"X-Token": token},\n'
+        "    )",
+    ),
+    (
+        '    return JSONResponse(await asyncio.to_thread(requests.post, "https://hooks.example.com'
+        '/in", json=payload))',
+        79,
+        "    return JSONResponse(\n"
+        "        await asyncio.to_thread(\n"
+        '            requests.post, "https://hooks.example.com/in", json=payload\n'
+        "        )\n"
+        "    )",
+    ),
+    (
+        '\tdata = await asyncio.to_thread(client.fetch, "report", limit=10)  # keep me',
+        50,
+        '\tdata = await asyncio.to_thread(\n\t\tclient.fetch, "report", limit=10\n\t)  # keep me',
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "limit", "expected"), SPLITS)
+def test_split_line_like_the_formatter(line: str, limit: int, expected: str) -> None:
+    unit = "\t" if line.startswith("\t") else "    "
+    assert split_line(line, unit, limit) == expected
+
+
+def test_split_line_gives_up_without_brackets() -> None:
+    assert split_line("    x = a_very_long_name_without_any_brackets_at_all", "    ", 20) is None
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"pyproject.toml": "[tool.ruff]\nline-length = 79\n"}, 79),
+        ({"pyproject.toml": "[tool.black]\nline-length = 120\n"}, 120),
+        ({"ruff.toml": "line-length = 99\n", "pyproject.toml": "[tool.black]\n"}, 99),
+        ({"pyproject.toml": "[tool.ruff]\n"}, 88),
+        ({}, 88),
+    ],
+)
+def test_line_length_comes_from_the_formatter_config(
+    tmp_path: Path, files: dict[str, str], expected: int
+) -> None:
+    project = tmp_path / "p"
+    (project / "pkg").mkdir(parents=True)
+    (project / ".git").mkdir()
+    for name, text in files.items():
+        (project / name).write_text(text, encoding="utf-8")
+    clear_line_length_cache()
+    assert line_length_for(str(project / "pkg" / "app.py")) == expected
+
+
+def test_unsafe_fixes_never_push_a_fitting_line_past_the_line_length(tmp_path: Path) -> None:
+    """Every line the unsafe fixes touch in the fixtures fits when the original line did."""
+    case = next(case for case in CASES if case.id == "fixes/formatted_lines")
+    project = _materialise(case, tmp_path / "case")
+    before = (project / "app.py").read_text(encoding="utf-8").splitlines()
+    reset_analyses()
+    fix_paths([project], load_settings(project), unsafe=True)
+    after = (project / "app.py").read_text(encoding="utf-8").splitlines()
+    written = [line for line in after if line not in before]
+    assert written, "the fixes changed nothing"
+    for line in written:
+        if "already-too-long-line" not in line:  # that original did not fit either
+            assert len(line) <= 100, line

@@ -18,6 +18,7 @@ from async_pitfalls_lint.config import Settings, clear_root_cache
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, Ref, ref_text
 from async_pitfalls_lint.files import clear_walk_cache, display_path
 from async_pitfalls_lint.fixes import attach_fixes
+from async_pitfalls_lint.fixes.layout import clear_line_length_cache
 from async_pitfalls_lint.knowledge import KnowledgeBase, build_knowledge
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, Span
 from async_pitfalls_lint.names import Arguments, Resolver
@@ -318,3 +319,4 @@ def reset_analyses() -> None:
     _ANALYSES.clear()
     clear_walk_cache()
     clear_root_cache()
+    clear_line_length_cache()

@@ -31,6 +31,7 @@ from async_pitfalls_lint.fixes.edits import (
     to_thread_fix,
 )
 from async_pitfalls_lint.fixes.imports import Unavailable
+from async_pitfalls_lint.fixes.layout import line_length_for
 from async_pitfalls_lint.knowledge import BlockingEntry
 from async_pitfalls_lint.model import Finding, Fix
 from async_pitfalls_lint.routes import _imports_framework
@@ -82,7 +83,7 @@ def attach_fixes(
     text = _decoded(data, analysis.settings.max_file_size) if data is not None else None
     if facts is None or text is None:
         return findings
-    source = Source(text, facts, function)
+    source = Source(text, facts, function, line_length_for(path))
     attached = []
     for finding in findings:
         if not analysis.selection.enabled(finding.code, display):
