@@ -32,7 +32,7 @@ from async_pitfalls_lint.fixes.apply import fix_paths
 from async_pitfalls_lint.inventory import build_inventory
 from async_pitfalls_lint.output import FORMATS
 from async_pitfalls_lint.output.routes import render_json, render_table
-from async_pitfalls_lint.output.text import format_finding
+from async_pitfalls_lint.output.text import format_finding, root_causes_text
 from async_pitfalls_lint.report import Report
 from async_pitfalls_lint.runner import StdinInput, check_files, default_jobs
 
@@ -230,6 +230,8 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.statistics and args.format != "text":
         stderr.write(statistics_text(report))
     if not args.quiet:
+        if args.format == "text":
+            stderr.write(root_causes_text(report.root_causes()))
         print(summary_line(report), file=stderr)
     for problem in report.internal_errors:
         print(f"{PROG}: {problem.path}: {problem.problem}", file=stderr)

@@ -1,5 +1,7 @@
-"""`path:line:col: CODE message`, one finding a line (the flake8 layout, columns 1-based), then
-the root causes: blocking calls that many call sites reach, each named once."""
+"""`path:line:col: CODE message`, one finding a line (the flake8 layout, columns 1-based); the
+root causes (blocking calls that many call sites reach, each named once) are a separate text,
+which `check` writes to standard error with its summary, so standard output stays one finding a
+line for tools that read it."""
 
 from __future__ import annotations
 
@@ -23,8 +25,7 @@ def format_finding(finding: Finding) -> str:
 
 
 def render(report: Report) -> str:
-    text = "".join(format_finding(finding) + "\n" for finding in report.findings)
-    return text + root_causes_text(report.root_causes())
+    return "".join(format_finding(finding) + "\n" for finding in report.findings)
 
 
 def root_causes_text(causes: list[RootCause]) -> str:
@@ -33,7 +34,7 @@ def root_causes_text(causes: list[RootCause]) -> str:
     shared = [cause for cause in causes if cause.call_sites >= ROOT_CAUSE_MIN_SITES]
     if not shared:
         return ""
-    lines = ["", "Root causes (one blocking call behind many findings; fix it once):"]
+    lines = ["Root causes (one blocking call behind many findings; fix it once):"]
     for cause in shared:
         lines.append(
             f"  {cause.path}:{cause.line}:{cause.column}: {cause.label} reached from "
