@@ -32,7 +32,7 @@ from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.config import load_settings
 from async_pitfalls_lint.fixes import attach
 from async_pitfalls_lint.fixes.apply import apply_edits, apply_fixes, compatible, fix_paths
-from async_pitfalls_lint.fixes.cleanup import drop_unused_imports
+from async_pitfalls_lint.fixes.cleanup import drop_unused_imports, removal_edits
 from async_pitfalls_lint.fixes.layout import clear_line_length_cache, line_length_for, split_line
 from async_pitfalls_lint.model import Edit, Finding, Fix, Span
 
@@ -954,3 +954,24 @@ def test_unsafe_fixes_never_push_a_fitting_line_past_the_line_length(tmp_path: P
     for line in written:
         if "already-too-long-line" not in line:  # that original did not fit either
             assert len(line) <= 100, line
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The import's line goes, with the blank lines above it when blank lines follow it.
+        ('"""Doc."""\n\nimport time\n\nx = time.sleep\n', '"""Doc."""\n\nx = asyncio.sleep\n'),
+        ("import os\nimport time\nx = time.sleep, os\n", "import os\nx = asyncio.sleep, os\n"),
+        # Used elsewhere, named in a string, or sharing its statement: left to `fix`.
+        ("import time\nx = time.sleep\ny = time\n", "import time\nx = asyncio.sleep\ny = time\n"),
+        (
+            "import time\nx = time.sleep\ny: 'time.x'\n",
+            "import time\nx = asyncio.sleep\ny: 'time.x'\n",
+        ),
+        ("import os, time\nx = time.sleep, os\n", "import os, time\nx = asyncio.sleep, os\n"),
+    ],
+)
+def test_a_reported_fix_removes_an_import_it_leaves_unused(text: str, expected: str) -> None:
+    start = text.rindex("time.sleep")
+    edit = Edit(start, start + len("time.sleep"), "asyncio.sleep")
+    assert apply_edits(text, [edit, *removal_edits(text, [edit])]) == expected

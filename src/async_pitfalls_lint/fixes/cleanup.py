@@ -11,8 +11,12 @@ one, and the blank lines around it are merged so the layout of the import block 
 
 from __future__ import annotations
 
+import ast
+import io
 import re
+import tokenize
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import libcst as cst
 from libcst.metadata import GlobalScope, MetadataWrapper, ScopeProvider
@@ -20,6 +24,8 @@ from libcst.metadata import GlobalScope, MetadataWrapper, ScopeProvider
 from async_pitfalls_lint.model import Edit
 
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_STRING_TOKENS = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 
 
 def replaced_names(text: str, edits: Iterable[Edit]) -> set[str]:
@@ -202,62 +208,93 @@ def _without(
 
 def removal_edits(text: str, edits: Sequence[Edit]) -> tuple[Edit, ...]:
     """Edits of the original text that remove the imports a single fix leaves unused, so the
-    fix a finding reports is complete on its own. Only tried when a replaced name occurs
-    exactly twice in the text (its import and the replaced use): a cheap filter before libcst's
-    scope analysis. Empty when nothing goes, or when the removal cannot be expressed apart
-    from the fix's own edits (`fix` still removes such imports after applying the fixes)."""
-    candidates = replaced_names(text, edits)
-    if not any(len(re.findall(rf"\b{re.escape(name)}\b", text)) == 2 for name in candidates):
+    fix a finding reports is complete on its own. Cheap, as it runs for every finding: a name
+    qualifies when it occurs exactly twice as a name in the module (its import and the use the
+    fix replaces) and never inside a string, and its import is a module-level statement of its
+    own binding only that name. Anything else is left to `fix`, which removes the imports the
+    applied fixes left unused with libcst's scope analysis (drop_unused_imports)."""
+    inserted = {name for edit in edits for name in _IDENTIFIER.findall(edit.text)}
+    candidates = replaced_names(text, edits) - inserted  # a rewritten line keeps its names
+    if not candidates:
         return ()
-    ordered = sorted(set(edits), key=lambda edit: (edit.start, edit.end))
-    fixed = _splice(text, ordered)
-    tidied = drop_unused_imports(text, fixed, ordered)
-    if tidied == fixed:
+    scanned = _scan(text)
+    if scanned is None:
         return ()
-    prefix = 0
-    limit = min(len(fixed), len(tidied))
-    while prefix < limit and fixed[prefix] == tidied[prefix]:
-        prefix += 1
-    suffix = 0
-    while (
-        suffix < limit - prefix
-        and fixed[len(fixed) - 1 - suffix] == tidied[len(tidied) - 1 - suffix]
+    counts, strings, imports = scanned
+    removals = []
+    for name in sorted(candidates):
+        if counts.get(name) != 2 or name in strings or name not in imports:
+            continue
+        start, end = imports[name]
+        if any(edit.start < end and start < edit.end for edit in edits):
+            continue
+        removals.append(_removal(text, start, end))
+    return tuple(removals)
+
+
+@lru_cache(maxsize=8)
+def _scan(text: str) -> tuple[dict[str, int], str, dict[str, tuple[int, int]]] | None:
+    """Name counts, the text of every string, and the single-name module-level imports (name
+    -> offsets of their whole lines) of a module."""
+    counts: dict[str, int] = {}
+    strings: list[str] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.NAME:
+                counts[token.string] = counts.get(token.string, 0) + 1
+            elif token.type == tokenize.STRING or token.type == getattr(
+                tokenize, "FSTRING_MIDDLE", -1
+            ):
+                strings.append(token.string)
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, tokenize.TokenError, RecursionError, MemoryError):
+        return None
+    starts = [0]
+    for match in _NEWLINE.finditer(text):
+        starts.append(match.end())
+    imports: dict[str, tuple[int, int]] = {}
+    for node in tree.body:
+        bound = _single_binding(node)
+        if bound is None or node.col_offset != 0 or node.end_lineno is None:
+            continue
+        end_line = node.end_lineno
+        line_end = starts[end_line] if end_line < len(starts) else len(text)
+        rest = text[_offset(starts, end_line, node.end_col_offset or 0) : line_end].strip()
+        if rest and not rest.startswith("#"):
+            continue  # `import time; x = 1`: something else shares the line
+        imports[bound] = (starts[node.lineno - 1], line_end)
+    return counts, "\n".join(strings), imports
+
+
+def _offset(starts: list[int], line: int, column: int) -> int:
+    return starts[line - 1] + column
+
+
+def _single_binding(node: ast.stmt) -> str | None:
+    if isinstance(node, ast.Import) and len(node.names) == 1:
+        alias = node.names[0]
+        return alias.asname or alias.name.split(".", 1)[0]
+    if (
+        isinstance(node, ast.ImportFrom)
+        and node.level == 0
+        and node.module != "__future__"
+        and len(node.names) == 1
+        and node.names[0].name != "*"
     ):
-        suffix += 1
-    start, end = prefix, len(fixed) - suffix
-    replacement = tidied[prefix : len(tidied) - suffix]
-    original_start = _original_offset(ordered, start)
-    original_end = _original_offset(ordered, end)
-    if original_start is None or original_end is None:
-        return ()
-    if any(edit.start < original_end and original_start < edit.end for edit in ordered) or any(
-        original_start < edit.start < original_end for edit in ordered
-    ):
-        return ()  # the removal would cross the fix's own edits
-    return (Edit(original_start, original_end, replacement),)
+        alias = node.names[0]
+        return alias.asname or alias.name
+    return None
 
 
-def _splice(text: str, ordered: Sequence[Edit]) -> str:
-    pieces = []
-    position = 0
-    for edit in ordered:
-        pieces.append(text[position : edit.start])
-        pieces.append(edit.text)
-        position = edit.end
-    pieces.append(text[position:])
-    return "".join(pieces)
-
-
-def _original_offset(ordered: Sequence[Edit], position: int) -> int | None:
-    """Where a position of the fixed text was in the original, or None when it falls inside
-    text an edit inserted."""
-    delta = 0
-    for edit in ordered:
-        new_start = edit.start + delta
-        new_end = new_start + len(edit.text)
-        if position <= new_start:
-            break
-        if position < new_end:
-            return None
-        delta += len(edit.text) - (edit.end - edit.start)
-    return position - delta
+def _removal(text: str, start: int, end: int) -> Edit:
+    """Delete the lines [start, end); when blank lines both precede and follow them, the ones
+    before go too, so the import block keeps one separation, not two."""
+    starts = [0, *(match.end() for match in _NEWLINE.finditer(text))]
+    following = text[end : next((s for s in starts if s > end), len(text))]
+    begin = start
+    if end < len(text) and not following.strip():
+        index = starts.index(start) if start in starts else 0
+        while index > 0 and not text[starts[index - 1] : starts[index]].strip():
+            index -= 1
+        begin = starts[index]
+    return Edit(begin, end, "")
