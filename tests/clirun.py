@@ -15,6 +15,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,3 +81,35 @@ def run_process(
         timeout=120,
         check=False,
     )
+
+
+def run_flake8_in_process(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """flake8 run in this process from `root` (`--jobs=1`, report to a file): the real option
+    parsing, config files and plugin loading, without the interpreter start-up. Tests of what
+    only a separate process shows (exit on config errors, parallel workers) use a subprocess."""
+    from flake8.main.application import Application  # noqa: PLC0415 - only some tests need it
+
+    from async_pitfalls_lint import flake8_plugin  # noqa: PLC0415
+
+    argv = ["--jobs=1", *args, "."]
+    previous = os.getcwd()
+    saved_argv = sys.argv
+    reset_analyses()
+    flake8_plugin._SETTINGS_BY_FOLDER.clear()
+    stderr = io.StringIO()
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "flake8.txt"
+        try:
+            os.chdir(root)
+            sys.argv = ["flake8", *argv]
+            with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+                application = Application()
+                application.run([*argv[:-1], f"--output-file={report}", "."])
+            code = application.exit_code()
+        finally:
+            sys.argv = saved_argv
+            os.chdir(previous)
+            reset_analyses()
+            flake8_plugin._SETTINGS_BY_FOLDER.clear()
+        stdout = report.read_text(encoding="utf-8") if report.exists() else ""
+    return subprocess.CompletedProcess(["flake8", *argv], code, stdout, stderr.getvalue())

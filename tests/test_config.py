@@ -328,6 +328,11 @@ def test_underscored_keys_are_accepted(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 # -- flake8 reads the same table ------------------------------------------------------------------
+def run_flake8_here(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """flake8 in this process (tests/clirun.py): option plumbing, without a process start."""
+    return clirun.run_flake8_in_process(root, "--select", "APL", *args)
+
+
 def run_flake8(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "flake8", "--select", "APL", *args, "."],
@@ -344,15 +349,15 @@ def test_flake8_reads_pyproject_and_its_options_override(tmp_path: Path) -> None
     root = make_project(
         tmp_path / "p", {"app.py": ROUTE, "worker.py": worker}, 'allow = ["time.sleep"]\n'
     )
-    assert run_flake8(root).stdout == ""
+    assert run_flake8_here(root).stdout == ""
     write_config(root, 'scope = "all"\n')
-    assert sorted(run_flake8(root).stdout.splitlines()) == [
+    assert sorted(run_flake8_here(root).stdout.splitlines()) == [
         "./app.py:10:5: APL101 time.sleep() in async function sleepy blocks the event loop; "
         "use `await asyncio.sleep(...)` [fix available]",
         "./worker.py:5:5: APL101 time.sleep() in async function worker blocks the event loop; "
         "use `await asyncio.sleep(...)` [fix available]",
     ]
-    overridden = run_flake8(root, "--async-pitfalls-scope", "fastapi")
+    overridden = run_flake8_here(root, "--async-pitfalls-scope", "fastapi")
     assert [line.split(":")[0] for line in overridden.stdout.splitlines()] == ["./app.py"]
 
 
@@ -395,8 +400,8 @@ def test_flake8_options(
     def locations(result: subprocess.CompletedProcess[str]) -> list[str]:
         return [":".join(line.split(":")[:2]) for line in result.stdout.splitlines()]
 
-    assert locations(run_flake8(root)) == before
-    assert locations(run_flake8(root, option)) == after
+    assert locations(run_flake8_here(root)) == before
+    assert locations(run_flake8_here(root, option)) == after
 
 
 def test_flake8_project_root_and_no_cache(tmp_path: Path) -> None:
@@ -408,10 +413,10 @@ def test_flake8_project_root_and_no_cache(tmp_path: Path) -> None:
     root = make_project(
         tmp_path / "p", {"services/api/main.py": main_py, "services/helpers.py": helpers}
     )
-    no_cache = run_flake8(root, "--async-pitfalls-no-cache")
+    no_cache = run_flake8_here(root, "--async-pitfalls-no-cache")
     assert [line.split(": ")[1][:6] for line in no_cache.stdout.splitlines()] == ["APL201"]
     assert not (root / ".async_pitfalls_lint_cache").exists()
-    narrowed = run_flake8(
+    narrowed = run_flake8_here(
         root, "--async-pitfalls-no-cache", f"--async-pitfalls-project-root={root / 'services/api'}"
     )
     assert narrowed.stdout == ""
@@ -552,4 +557,4 @@ def test_flake8_selection_enables_rules_that_are_off_by_default(tmp_path: Path) 
 
 def test_flake8_honours_what_pyproject_turns_on(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"app.py": OFF_BY_DEFAULT}, 'extend-select = ["APL304"]\n')
-    assert _codes(run_flake8(root)) == ["APL304"]
+    assert _codes(run_flake8_here(root)) == ["APL304"]

@@ -407,7 +407,6 @@ def _snapshot(root: Path) -> dict[str, tuple[bytes, int] | str]:
 class Runs:
     root: Path
     cli: Any
-    cli_parallel: Any
     flake8: Any
     api: dict[str, list[tuple[int, int, str, str]]]
     before: dict[str, tuple[bytes, int] | str]
@@ -426,7 +425,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     root = _build(tmp_path_factory.mktemp("robustness") / "tree")
     before = _snapshot(root)
     cli = run_tool(["async_pitfalls_lint", "check", "--jobs", "1", "."], root)
-    cli_parallel = run_tool(["async_pitfalls_lint", "check", "--jobs", "2", "."], root)
     excluded = ["fifo.py", *(case.name for case in CASES if not case.in_flake8_run)]
     flake8 = run_flake8(
         [
@@ -449,7 +447,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
                 )
     finally:
         os.chdir(cwd)
-    return Runs(root, cli, cli_parallel, flake8, api, before, _snapshot(root))
+    return Runs(root, cli, flake8, api, before, _snapshot(root))
 
 
 def _assert_one_problem(reports: list[tuple[int, int, str, str]], case: Case) -> None:
@@ -498,10 +496,12 @@ def test_cli_run_is_clean_and_counts_every_problem(runs: Runs) -> None:
     }
 
 
+@pytest.mark.slow
 def test_cli_parallel_run_is_identical(runs: Runs) -> None:
-    assert runs.cli_parallel.returncode == runs.cli.returncode
-    assert runs.cli_parallel.stdout == runs.cli.stdout
-    assert runs.cli_parallel.stderr.splitlines()[-1] == runs.cli.stderr.splitlines()[-1]
+    parallel = run_tool(["async_pitfalls_lint", "check", "--jobs", "2", "."], runs.root)
+    assert parallel.returncode == runs.cli.returncode
+    assert parallel.stdout == runs.cli.stdout
+    assert parallel.stderr.splitlines()[-1] == runs.cli.stderr.splitlines()[-1]
 
 
 def test_symlink_loop_and_directory_named_py(runs: Runs) -> None:
