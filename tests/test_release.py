@@ -71,3 +71,21 @@ def test_no_documented_command_installs_the_unpublished_package_name(path: Path)
     """`pip install async-pitfalls-lint` cannot work before the package is on PyPI (prose may
     say so; commands may not)."""
     assert UNPUBLISHED.findall(_text(path)) == []
+
+
+FAST = 'pip install -e ".[test]" && pytest'
+REST = 'pytest -m "slow or network"'
+
+
+def test_ci_runs_the_readme_test_commands_verbatim() -> None:
+    readme = _text(ROOT / "README.md")
+    assert f"`{FAST}`" in readme
+    assert f"`{REST}`" in readme
+    commands = [
+        line.strip()
+        for line in _text(ROOT / ".ci" / "run").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert FAST in commands
+    assert REST in commands
+    assert commands.index(FAST) < commands.index(REST)
