@@ -11,21 +11,17 @@ one, and the blank lines around it are merged so the layout of the import block 
 
 from __future__ import annotations
 
-import ast
-import io
 import re
-import tokenize
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 
 import libcst as cst
 from libcst.metadata import GlobalScope, MetadataWrapper, ScopeProvider
 
+from async_pitfalls_lint.fixes.imports import module_statements
 from async_pitfalls_lint.model import Edit
 
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_STRING_TOKENS = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 
 
 def replaced_names(text: str, edits: Iterable[Edit]) -> set[str]:
@@ -209,81 +205,41 @@ def _without(
 def removal_edits(text: str, edits: Sequence[Edit]) -> tuple[Edit, ...]:
     """Edits of the original text that remove the imports a single fix leaves unused, so the
     fix a finding reports is complete on its own. Cheap, as it runs for every finding: a name
-    qualifies when it occurs exactly twice as a name in the module (its import and the use the
-    fix replaces) and never inside a string, and its import is a module-level statement of its
-    own binding only that name. Anything else is left to `fix`, which removes the imports the
+    qualifies when the whole text holds it exactly twice (so in no string or comment either),
+    once in a module-level import statement of its own that binds only that name and once in
+    the use the fix replaces. Anything else is left to `fix`, which removes the imports the
     applied fixes left unused with libcst's scope analysis (drop_unused_imports)."""
     inserted = {name for edit in edits for name in _IDENTIFIER.findall(edit.text)}
     candidates = replaced_names(text, edits) - inserted  # a rewritten line keeps its names
     if not candidates:
         return ()
-    scanned = _scan(text)
-    if scanned is None:
+    statements = module_statements(text)
+    if statements is None:
         return ()
-    counts, strings, imports = scanned
+    starts = [0, *(match.end() for match in _NEWLINE.finditer(text))]
     removals = []
     for name in sorted(candidates):
-        if counts.get(name) != 2 or name in strings or name not in imports:
+        occurrences = [match.start() for match in re.finditer(rf"\b{re.escape(name)}\b", text)]
+        if len(occurrences) != 2:
             continue
-        start, end = imports[name]
-        if any(edit.start < end and start < edit.end for edit in edits):
-            continue
-        removals.append(_removal(text, start, end))
+        for statement in statements:
+            if statement.binds != (name,) or statement.kind not in ("import", "from"):
+                continue
+            start = starts[statement.first_line - 1]
+            end = starts[statement.last_line] if statement.last_line < len(starts) else len(text)
+            inside = [offset for offset in occurrences if start <= offset < end]
+            used = [
+                offset for offset in occurrences if any(e.start <= offset < e.end for e in edits)
+            ]
+            alone = (
+                ";" not in text[start:end].split("#", 1)[0]
+                and not text[start : start + 1].isspace()
+            )
+            crossed = any(edit.start < end and start < edit.end for edit in edits)
+            if len(inside) == len(used) == 1 and alone and not statement.relative and not crossed:
+                removals.append(_removal(text, start, end))
+            break
     return tuple(removals)
-
-
-@lru_cache(maxsize=8)
-def _scan(text: str) -> tuple[dict[str, int], str, dict[str, tuple[int, int]]] | None:
-    """Name counts, the text of every string, and the single-name module-level imports (name
-    -> offsets of their whole lines) of a module."""
-    counts: dict[str, int] = {}
-    strings: list[str] = []
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.NAME:
-                counts[token.string] = counts.get(token.string, 0) + 1
-            elif token.type == tokenize.STRING or token.type == getattr(
-                tokenize, "FSTRING_MIDDLE", -1
-            ):
-                strings.append(token.string)
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, tokenize.TokenError, RecursionError, MemoryError):
-        return None
-    starts = [0]
-    for match in _NEWLINE.finditer(text):
-        starts.append(match.end())
-    imports: dict[str, tuple[int, int]] = {}
-    for node in tree.body:
-        bound = _single_binding(node)
-        if bound is None or node.col_offset != 0 or node.end_lineno is None:
-            continue
-        end_line = node.end_lineno
-        line_end = starts[end_line] if end_line < len(starts) else len(text)
-        rest = text[_offset(starts, end_line, node.end_col_offset or 0) : line_end].strip()
-        if rest and not rest.startswith("#"):
-            continue  # `import time; x = 1`: something else shares the line
-        imports[bound] = (starts[node.lineno - 1], line_end)
-    return counts, "\n".join(strings), imports
-
-
-def _offset(starts: list[int], line: int, column: int) -> int:
-    return starts[line - 1] + column
-
-
-def _single_binding(node: ast.stmt) -> str | None:
-    if isinstance(node, ast.Import) and len(node.names) == 1:
-        alias = node.names[0]
-        return alias.asname or alias.name.split(".", 1)[0]
-    if (
-        isinstance(node, ast.ImportFrom)
-        and node.level == 0
-        and node.module != "__future__"
-        and len(node.names) == 1
-        and node.names[0].name != "*"
-    ):
-        alias = node.names[0]
-        return alias.asname or alias.name
-    return None
 
 
 def _removal(text: str, start: int, end: int) -> Edit:
