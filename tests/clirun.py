@@ -97,12 +97,13 @@ def run_flake8_in_process(root: Path, *args: str) -> subprocess.CompletedProcess
     reset_analyses()
     flake8_plugin._SETTINGS_BY_FOLDER.clear()
     stderr = io.StringIO()
+    printed = io.StringIO()  # what flake8 prints itself (its critical errors)
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "flake8.txt"
         try:
             os.chdir(root)
             sys.argv = ["flake8", *argv]
-            with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(printed):
                 application = Application()
                 application.run([*argv[:-1], f"--output-file={report}", "."])
             code = application.exit_code()
@@ -111,5 +112,6 @@ def run_flake8_in_process(root: Path, *args: str) -> subprocess.CompletedProcess
             os.chdir(previous)
             reset_analyses()
             flake8_plugin._SETTINGS_BY_FOLDER.clear()
-        stdout = report.read_text(encoding="utf-8") if report.exists() else ""
+        stdout = printed.getvalue()
+        stdout += report.read_text(encoding="utf-8") if report.exists() else ""
     return subprocess.CompletedProcess(["flake8", *argv], code, stdout, stderr.getvalue())

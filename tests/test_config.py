@@ -464,7 +464,10 @@ def test_flake8_config_file_errors(
     with the status flake8 gives its own configuration errors (1), and no traceback."""
     root = make_project(tmp_path / "p", {"app.py": APP_FOR_FLAKE8})
     (root / config_file).write_text(f"[flake8]\n{line}\n", encoding="utf-8")
-    result = run_flake8(root)
+    # One real flake8 process per config file kind; the other values in-process.
+    first_of_its_kind = line.startswith(("async-pitfalls-scope", "async-pitfalls-max-depth"))
+    first_of_its_kind |= "extra-blocking" in line
+    result = run_flake8(root) if first_of_its_kind else run_flake8_here(root)
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stdout.splitlines() == [
@@ -545,14 +548,16 @@ def _codes(result: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 def test_flake8_selection_enables_rules_that_are_off_by_default(tmp_path: Path) -> None:
+    """Real flake8 processes for `--select` and a config file's `extend-select`; the other
+    combinations in-process."""
     root = make_project(tmp_path / "p", {"app.py": OFF_BY_DEFAULT})
-    assert _codes(run_flake8(root)) == []  # `--select APL`: the defaults (nothing here)
+    assert _codes(run_flake8_here(root)) == []  # `--select APL`: the defaults (nothing here)
     assert _codes(run_flake8(root, "--select", "APL108")) == ["APL108"]
-    assert _codes(run_flake8(root, "--extend-select", "APL304")) == ["APL304"]
+    assert _codes(run_flake8_here(root, "--extend-select", "APL304")) == ["APL304"]
     (root / ".flake8").write_text("[flake8]\nextend-select = APL3,APL108\n", encoding="utf-8")
     assert _codes(run_flake8(root)) == ["APL303", "APL304", "APL108"]
     # flake8's own ignore still wins over its selection, as for every flake8 code.
-    assert _codes(run_flake8(root, "--extend-ignore", "APL303")) == ["APL304", "APL108"]
+    assert _codes(run_flake8_here(root, "--extend-ignore", "APL303")) == ["APL304", "APL108"]
 
 
 def test_flake8_honours_what_pyproject_turns_on(tmp_path: Path) -> None:

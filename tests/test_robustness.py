@@ -35,6 +35,7 @@ import pytest
 from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.config import load_settings
 
+from clirun import run_cli, run_flake8_in_process
 from fuzzing import parse_report, run_flake8, run_tool, write_project
 
 SCOPE_ALL = 'cache = false\nscope = "all"\n'
@@ -650,7 +651,13 @@ def test_configuration_error(name: str, tmp_path: Path) -> None:
     (root / "pyproject.toml").write_text(config, encoding="utf-8")
     (root / "app.py").write_text(_sleeper(), encoding="utf-8")
     names_the_file = re.compile(rf"(?:{re.escape(str(root))}/)?pyproject\.toml: ")
-    cli = run_tool(["async_pitfalls_lint", "check", "."], root)
+    # One case through real processes, the others in-process (the same code paths).
+    real = name == "bad-value"
+    cli = (
+        run_tool(["async_pitfalls_lint", "check", "."], root)
+        if real
+        else run_cli("check", ".", cwd=root)
+    )
     assert cli.returncode == 2
     assert cli.stdout == ""
     assert "Traceback" not in cli.stderr
@@ -658,9 +665,13 @@ def test_configuration_error(name: str, tmp_path: Path) -> None:
     assert names_the_file.search(cli.stderr), cli.stderr
     for fragment in fragments:
         assert fragment in cli.stderr
-    flake8 = run_flake8(["--select=APL", "."], root)
+    flake8 = (
+        run_flake8(["--select=APL", "."], root)
+        if real
+        else run_flake8_in_process(root, "--select=APL")
+    )
     assert "Traceback" not in flake8.stderr
-    reports = _by_file(flake8.stdout)
+    reports = _by_file(flake8.stdout.replace("./", ""))
     assert _keys(reports["app.py"]) == [(1, 1, "APL900")]
     message = reports["app.py"][0][3]
     assert "configuration error" in message
