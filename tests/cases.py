@@ -102,6 +102,11 @@ def _scratch() -> Path:
     return _SCRATCH[0]
 
 
+@functools.lru_cache(maxsize=1)
+def _cases_by_id() -> dict[str, Case]:
+    return {case.id: case for case in discover_cases()}
+
+
 @functools.cache
 def case_findings(case_id: str) -> tuple[Found, ...]:
     """The in-process findings of one case, laid out as its own project and checked from its
@@ -110,7 +115,7 @@ def case_findings(case_id: str) -> tuple[Found, ...]:
     from async_pitfalls_lint.api import check_paths  # noqa: PLC0415
     from async_pitfalls_lint.config import load_settings  # noqa: PLC0415
 
-    case = next(case for case in discover_cases() if case.id == case_id)
+    case = _cases_by_id()[case_id]
     project = case.materialise(_scratch() / case_id.replace("/", "__"))
     reset_analyses()
     previous = os.getcwd()
