@@ -5,11 +5,18 @@
 
 Generated pages start with a banner; edit the catalog (src/async_pitfalls_lint/data/rules.toml),
 the knowledge base (data/blocking.toml) or the schemas (schemas/) instead, then run this again.
+
+`schemas/routes.schema.json` refers to the check report's findings
+(`report.schema.json#/$defs/finding`); so that it validates offline, with no schema to fetch,
+it carries `schemas/report.schema.json` embedded under `$defs.report` (a bundled resource with
+the report schema's `$id`). This script writes that copy: edit `report.schema.json` and the rest
+of `routes.schema.json`, never `$defs.report`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -173,9 +180,21 @@ def _group_table(
         lines = ["| Name or pattern | Category | Alternative |", "| --- | --- | --- |"]
     for name, entry in names:
         alternative = info.alternative_for(entry.alternative, entry.gil) if info else ""
+        plain_def = entry.plain_def if entry.alternative else bool(info and info.plain_def)
+        if plain_def:
+            alternative += " (or, in a route or dependency, make it a plain `def`)"
         gil = f" {entry.gil} |" if group.category == "cpu" else ""
         lines.append(f"| `{_cell(name)}` | {group.category} |{gil} {_cell(alternative)} |")
     return lines
+
+
+def bundled_routes_schema() -> str:
+    """routes.schema.json with report.schema.json embedded, for its `$ref`s to resolve offline."""
+    routes = json.loads((ROOT / "schemas" / "routes.schema.json").read_text(encoding="utf-8"))
+    report = json.loads((ROOT / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
+    definitions = {key: value for key, value in routes.get("$defs", {}).items() if key != "report"}
+    routes["$defs"] = {**definitions, "report": report}
+    return json.dumps(routes, indent=2, ensure_ascii=False) + "\n"
 
 
 def expected_files() -> dict[Path, str]:
@@ -184,8 +203,14 @@ def expected_files() -> dict[Path, str]:
     for rule in catalog.rules:
         files[DOCS / "rules" / f"{rule.code}.md"] = rule_page(rule.code, catalog)
     files[DOCS / "knowledge-base.md"] = knowledge_base_page(catalog)
+    routes = bundled_routes_schema()
+    files[ROOT / "schemas" / "routes.schema.json"] = routes
     for name in SCHEMAS:
-        files[DOCS / "schemas" / name] = (ROOT / "schemas" / name).read_text(encoding="utf-8")
+        files[DOCS / "schemas" / name] = (
+            routes
+            if name == "routes.schema.json"
+            else (ROOT / "schemas" / name).read_text(encoding="utf-8")
+        )
     return files
 
 

@@ -13,7 +13,7 @@ from async_pitfalls_lint.catalog import CODE_PATTERN, Rule, load_catalog
 from async_pitfalls_lint.config import load_settings
 from async_pitfalls_lint.knowledge import GIL_VALUES, KnowledgeBase, default_knowledge
 
-from cases import discover_cases
+from cases import case_findings, discover_cases
 
 ROOT = Path(__file__).parent.parent
 CATALOG = load_catalog()
@@ -72,14 +72,10 @@ def test_every_reporting_rule_has_a_fixture() -> None:
 
 
 @pytest.fixture(scope="session")
-def fixture_callees(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    """The resolved callee of every finding over all fixture cases."""
-    callees: set[str] = set()
-    for index, case in enumerate(discover_cases()):
-        project = case.materialise(tmp_path_factory.mktemp("case") / f"c{index}")
-        for result in check_paths([project], load_settings(project)):
-            callees.update(finding.callee for finding in result.findings if finding.callee)
-    return callees
+def fixture_callees() -> set[str]:
+    """The resolved callee of every finding over all fixture cases (analysed once per run,
+    shared with tests/test_fixtures.py)."""
+    return {callee for case in discover_cases() for *_, callee in case_findings(case.id) if callee}
 
 
 def test_every_knowledge_base_group_is_exercised_by_a_fixture(fixture_callees: set[str]) -> None:
@@ -100,7 +96,7 @@ def test_knowledge_base_entries_name_real_categories() -> None:
 def test_messages_use_only_known_placeholders() -> None:
     allowed = {
         *("callee", "scope", "alternative", "doing", "chain"),
-        *("resolved", "count", "first", "problem"),
+        *("resolved", "calls", "problem"),
     }
     for rule in CATALOG.rules:
         assert set(re.findall(r"{(\w+)}", rule.message)) <= allowed, rule.code

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from async_pitfalls_lint.api import check_paths, check_source
 from async_pitfalls_lint.model import ChainStep, FileProblem, Finding

@@ -44,6 +44,8 @@ class Category:
             return offload
         return entry_alternative.replace("{offload}", offload)
 
+    plain_def: bool = False  # making the route or dependency a plain `def` is also a remedy
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -145,6 +147,7 @@ def load_catalog() -> Catalog:
             str(value["helper_alternative"]),
             int(value["severity"]),
             _advice_by_gil(value.get("gil", {})),
+            bool(value.get("plain_def", False)),
         )
         for key, value in data["categories"].items()
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from async_pitfalls_lint.fixes.apply import fix_paths
 from async_pitfalls_lint.inventory import build_inventory, source_roots_of
 from async_pitfalls_lint.output import FORMATS
 from async_pitfalls_lint.output.routes import render_json, render_table, roots_text
-from async_pitfalls_lint.output.text import format_finding
+from async_pitfalls_lint.output.text import format_finding, root_causes_text
 from async_pitfalls_lint.report import Report
 from async_pitfalls_lint.runner import StdinInput, check_files, default_jobs
 
@@ -243,6 +244,8 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         for info in report.projects:
             print(f"{PROG}: project {info.root}: libraries: {info.libraries}", file=stderr)
     if not args.quiet:
+        if args.format == "text":
+            stderr.write(root_causes_text(report.root_causes()))
         print(summary_line(report), file=stderr)
     for problem in report.internal_errors:
         print(f"{PROG}: {problem.path}: {problem.problem}", file=stderr)
@@ -410,18 +413,33 @@ def run_routes(args: argparse.Namespace, stdout: TextIO, _stderr: TextIO) -> int
     if args.format == "json":
         rendered = render_json(inventory)
     else:
-        colour = args.output_file is None and _colour(args.color, stdout)
-        rendered = render_table(inventory, colour=colour)
+        to_terminal = args.output_file is None and _isatty(stdout)
+        colour = _colour(args.color, stdout if args.output_file is None else None)
+        rendered = render_table(inventory, colour=colour, width=_table_width(to_terminal))
     _emit(rendered, args.output_file, stdout)
     return EXIT_CLEAN
 
 
-def _colour(choice: str, stream: TextIO) -> bool:
+def _colour(choice: str, stream: TextIO | None) -> bool:
+    """`--color always|never` decide; with `auto`, NO_COLOR (set and not empty) turns colour
+    off, FORCE_COLOR (set, not empty and not 0/false) turns it on, and otherwise a terminal
+    gets colour (a file never does)."""
     if choice != "auto":
         return choice == "always"
     if os.environ.get("NO_COLOR"):
         return False
-    return _isatty(stream)
+    force = os.environ.get("FORCE_COLOR", "")
+    if force and force.lower() not in ("0", "false"):
+        return True
+    return stream is not None and _isatty(stream)
+
+
+def _table_width(to_terminal: bool) -> int | None:
+    """The width the routes table must fit on a terminal (COLUMNS, when set, wins, as for
+    every terminal program); a pipe or a file gets every cell whole."""
+    if not to_terminal:
+        return None
+    return max(40, shutil.get_terminal_size((100, 24)).columns)
 
 
 # -- entry point -------------------------------------------------------------------------------

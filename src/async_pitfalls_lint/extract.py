@@ -82,6 +82,7 @@ DECORATOR_NAMES = frozenset(
     {
         "get", "post", "put", "patch", "delete", "options", "head", "trace", "api_route",
         "route", "websocket", "websocket_route", "middleware", "exception_handler", "on_event",
+        "on", "event",  # python-socketio: `sio.on("chat")(handler)`
     }
 )  # fmt: skip
 REGISTRATION_NAMES = frozenset(
@@ -90,6 +91,7 @@ REGISTRATION_NAMES = frozenset(
         "add_exception_handler", "add_event_handler", "add_middleware", "Route",
         "WebSocketRoute", "APIRoute", "APIWebSocketRoute", "Middleware", "FastAPI",
         "Starlette", "APIRouter", "Router", "include_router", "mount", "Mount",
+        "on",  # python-socketio: `sio.on("chat", handler)`
     }
 )  # fmt: skip
 

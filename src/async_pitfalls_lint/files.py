@@ -22,6 +22,14 @@ class _Rule:
     directory_only: bool
 
 
+def display_path(path: Path | str) -> str:
+    """How reports show a path: relative to the working folder ('/' separated) when inside it,
+    absolute otherwise, so every path of a report resolves the same way."""
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute, os.getcwd())
+    return absolute if relative.startswith("..") else relative.replace(os.sep, "/")
+
+
 def _glob_to_regex(glob: str) -> str:
     """Translate one gitignore glob (with `**`) into a regex over '/'-separated paths."""
     parts: list[str] = []

@@ -43,6 +43,8 @@ class BlockingEntry:
     def holds_gil(self) -> bool:
         return self.gil == GIL_HOLDS
 
+    plain_def: bool = False  # making the route or dependency a plain `def` is also a remedy
+
 
 @dataclass(frozen=True)
 class TypeInfo:
@@ -75,6 +77,15 @@ class Offload:
 class ClassHandler:
     kind: str
     methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EventServer:
+    """A server class whose registered handlers run on the event loop (python-socketio)."""
+
+    kind: str
+    decorators: frozenset[str]
+    registrations: Mapping[str, Registration]
 
 
 @dataclass
@@ -156,6 +167,7 @@ class KnowledgeBase:
             covered_by=str(raw.get("covered_by", "")),
             in_libraries=bool(raw.get("in_libraries", True)),
             gil=str(raw.get("gil", "")),
+            plain_def=bool(raw.get("plain_def", False)),
         )
         if entry.category not in CATEGORIES:
             raise ValueError(f"group {entry.group}: unknown category {entry.category!r}")
@@ -223,6 +235,20 @@ class KnowledgeBase:
             name: Offload(int(v["position"]), str(v["runs_in"]), v.get("pool"))
             for name, v in raw.get("offload", {}).items()
         }
+        self.event_servers = {
+            name: EventServer(
+                str(v["kind"]),
+                frozenset(v.get("decorators", ())),
+                {
+                    method: Registration(str(v["kind"]), int(r["position"]), str(r["keyword"]))
+                    for method, r in v.get("registrations", {}).items()
+                },
+            )
+            for name, v in raw.get("event_servers", {}).items()
+        }
+        self.task_starters: dict[str, int] = {
+            name: int(v["position"]) for name, v in raw.get("task_starters", {}).items()
+        }
         self.extra_route_decorators = frozenset(extra_decorators)
 
     # -- names and types ----------------------------------------------------------------------
@@ -244,6 +270,14 @@ class KnowledgeBase:
 
     def is_type(self, name: str) -> bool:
         return name in self._types
+
+    def event_server(self, type_name: str) -> EventServer | None:
+        """The event server a type is (through known aliases and bases), if any."""
+        for name in self.mro(self.canonical(type_name)):
+            server = self.event_servers.get(name)
+            if server is not None:
+                return server
+        return None
 
     def mro(self, name: str) -> list[str]:
         order = [name]

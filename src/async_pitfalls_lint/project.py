@@ -39,9 +39,9 @@ from async_pitfalls_lint.source import (
 _CANDIDATE = re.compile(
     rb"async|fastapi|starlette|Depends|Security|add_api_route|add_route|add_websocket_route"
     rb"|add_api_websocket_route|add_middleware|add_exception_handler|add_event_handler|Route\("
-    rb"|Middleware\(|lifespan|on_startup|on_shutdown|on_event|exception_handler"
+    rb"|Middleware\(|lifespan|on_startup|on_shutdown|on_event|exception_handler|socketio"
 )
-_FRAMEWORK = re.compile(rb"fastapi|starlette")
+_FRAMEWORK = re.compile(rb"fastapi|starlette|socketio")
 _CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 # Files that may put a folder on sys.path or start a server on an import string (roots.py).
@@ -56,7 +56,7 @@ class _TextScan:
     """What a cheap look at a file's bytes tells, before (or instead of) parsing it."""
 
     candidate: bool  # may register or contain event-loop code
-    framework: bool  # mentions FastAPI or Starlette
+    framework: bool  # mentions FastAPI, Starlette or python-socketio
     asynchronous: bool  # mentions `async` at all
     base_names: frozenset[str]  # identifiers in its `class X(...)` base lists
     launch_hint: bool  # mentions sys.path or a server that takes an import string
