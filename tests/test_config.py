@@ -604,9 +604,9 @@ def test_flake8_selection_enables_rules_that_are_off_by_default(tmp_path: Path) 
     """Real flake8 processes for `--select` and a config file's `extend-select`; the other
     combinations in-process."""
     root = make_project(tmp_path / "p", {"app.py": OFF_BY_DEFAULT})
-    assert _codes(run_flake8_here(root)) == []  # `--select APL`: the defaults (nothing here)
-    assert _codes(run_flake8(root, "--select", "APL108")) == ["APL108"]
-    assert _codes(run_flake8_here(root, "--extend-select", "APL304")) == ["APL304"]
+    assert _codes(run_flake8_here(root)) == ["APL108"]  # `--select APL`: the defaults
+    assert _codes(run_flake8(root, "--select", "APL303")) == ["APL303"]
+    assert _codes(run_flake8_here(root, "--extend-select", "APL304")) == ["APL304", "APL108"]
     (root / ".flake8").write_text("[flake8]\nextend-select = APL3,APL108\n", encoding="utf-8")
     assert _codes(run_flake8(root)) == ["APL303", "APL304", "APL108"]
     # flake8's own ignore still wins over its selection, as for every flake8 code.
@@ -615,4 +615,4 @@ def test_flake8_selection_enables_rules_that_are_off_by_default(tmp_path: Path) 
 
 def test_flake8_honours_what_pyproject_turns_on(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"app.py": OFF_BY_DEFAULT}, 'extend-select = ["APL304"]\n')
-    assert _codes(run_flake8_here(root)) == ["APL304"]
+    assert _codes(run_flake8_here(root)) == ["APL304", "APL108"]

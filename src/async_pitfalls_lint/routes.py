@@ -12,7 +12,6 @@ Starlette, the decorator's shape (`@x.get("/path")`) decides.
 from __future__ import annotations
 
 import fnmatch
-import os
 from dataclasses import dataclass
 
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ModuleFacts, Ref
