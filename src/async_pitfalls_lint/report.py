@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, ProjectInfo
+
+if TYPE_CHECKING:
+    from async_pitfalls_lint.runtime.confirmation import RuntimeConfirmation
 
 INTERNAL_ERROR_PREFIX = "internal error"
 
@@ -14,6 +18,7 @@ INTERNAL_ERROR_PREFIX = "internal error"
 class Report:
     results: list[FileResult] = field(default_factory=list)
     projects: list[ProjectInfo] = field(default_factory=list)
+    runtime: RuntimeConfirmation | None = None  # set by `check --runtime-report`
 
     @property
     def findings(self) -> list[Finding]:

@@ -13,6 +13,7 @@ from async_pitfalls_lint import __version__
 from async_pitfalls_lint.catalog import load_catalog
 from async_pitfalls_lint.model import Finding
 from async_pitfalls_lint.report import Report
+from async_pitfalls_lint.runtime.confirmation import confirmation_to_dict, runtime_to_dict
 
 SCHEMA_VERSION = 1
 
@@ -47,16 +48,26 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
+def _finding_entry(finding: Finding, report: Report) -> dict[str, Any]:
+    entry = finding_to_dict(finding)
+    status = report.runtime.status(finding) if report.runtime is not None else None
+    if status is not None:
+        entry["runtime"] = confirmation_to_dict(status)
+    return entry
+
+
 def render(report: Report) -> str:
-    document = {
+    document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "async-pitfalls-lint", "version": __version__},
         "files_checked": report.files_checked,
         "fixes_available": report.fixable,
-        "findings": [finding_to_dict(finding) for finding in report.findings],
+        "findings": [_finding_entry(finding, report) for finding in report.findings],
         "problems": [
             {"path": problem.path, "message": problem.problem} for problem in report.problems
         ],
         "statistics": dict(sorted(report.counts().items())),
     }
+    if report.runtime is not None:
+        document["runtime"] = runtime_to_dict(report.runtime)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from async_pitfalls_lint.model import Finding
 from async_pitfalls_lint.report import Report
+from async_pitfalls_lint.runtime.confirmation import text_marker, unexplained_text
 
 
 def fix_marker(finding: Finding) -> str:
@@ -20,4 +21,9 @@ def format_finding(finding: Finding) -> str:
 
 
 def render(report: Report) -> str:
-    return "".join(format_finding(finding) + "\n" for finding in report.findings)
+    runtime = report.runtime  # `check --runtime-report`: each finding's confirmation
+    lines = [
+        format_finding(finding) + (text_marker(runtime, finding) if runtime else "") + "\n"
+        for finding in report.findings
+    ]
+    return "".join(lines) + (unexplained_text(runtime) if runtime else "")
