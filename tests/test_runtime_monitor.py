@@ -101,6 +101,19 @@ def test_stopping_restores_the_event_loop_and_records_nothing_more() -> None:
     assert monitor.loops == 0
 
 
+def test_stopping_keeps_a_later_patch_of_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monitor = StallMonitor(THRESHOLD_MS)
+    monitor.start()
+    monitored = asyncio.BaseEventLoop.run_forever
+
+    def patched_later(self: asyncio.BaseEventLoop) -> None:
+        monitored(self)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "run_forever", patched_later)
+    monitor.stop()
+    assert asyncio.BaseEventLoop.run_forever is patched_later
+
+
 def test_a_stall_under_testclient_names_its_route() -> None:
     async def slow(request: object) -> JSONResponse:
         _blocking_helper()

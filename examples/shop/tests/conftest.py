@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -17,6 +18,8 @@ from uuid import uuid4
 
 import pytest
 from starlette.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the shop package
 
 PROVIDER_DELAY = 0.3  # seconds the payments provider takes to answer
 

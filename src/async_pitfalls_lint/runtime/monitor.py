@@ -87,13 +87,16 @@ class StallMonitor:
         self._stopping = threading.Event()
         self._watchdog: threading.Thread | None = None
         self._original_run_forever: Callable[..., Any] | None = None
+        self._wrapper: Callable[..., Any] | None = None
+        self._select_code: object = None
         self._active = False
 
     # -- lifetime --------------------------------------------------------------------------------
     def start(self) -> None:
         original = asyncio.BaseEventLoop.run_forever
         self._original_run_forever = original
-        asyncio.BaseEventLoop.run_forever = _monitored_run_forever(self, original)  # type: ignore[method-assign]
+        self._wrapper = _monitored_run_forever(self, original)
+        asyncio.BaseEventLoop.run_forever = self._wrapper  # type: ignore[method-assign]
         self._active = True
         self._stopping.clear()
         self._watchdog = threading.Thread(
@@ -104,9 +107,10 @@ class StallMonitor:
     def stop(self) -> None:
         """Stop watching; loops still running keep their selector until they stop, unrecorded."""
         self._active = False
-        if self._original_run_forever is not None:
-            asyncio.BaseEventLoop.run_forever = self._original_run_forever  # type: ignore[method-assign]
-            self._original_run_forever = None
+        # Restore only our own wrapper: whatever patched run_forever after us stays.
+        if asyncio.BaseEventLoop.run_forever is self._wrapper:
+            asyncio.BaseEventLoop.run_forever = self._original_run_forever  # type: ignore[method-assign,assignment]
+        self._original_run_forever = None
         self._stopping.set()
         if self._watchdog is not None:
             self._watchdog.join(timeout=5)
@@ -169,6 +173,7 @@ class StallMonitor:
             finally:
                 state.busy_since = clock()
 
+        self._select_code = select.__code__
         return select
 
     def _end_busy(self, state: LoopState) -> None:
@@ -218,6 +223,10 @@ class StallMonitor:
                 self._sample(state, started, frame)
 
     def _sample(self, state: LoopState, started: float, frame: FrameType) -> None:
+        if frame.f_code is self._select_code:
+            # A native call that held the GIL has just returned and the loop thread is back in
+            # select: the stack no longer shows the stall.
+            return
         first = state.sample_token != started
         if first:
             state.sample_token, state.samples, state.seen, state.stride = started, [], 0, 1

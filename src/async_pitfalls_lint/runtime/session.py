@@ -6,25 +6,23 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from async_pitfalls_lint import __version__
-from async_pitfalls_lint.runtime.matching import StaticFinding, match_stalls
 from async_pitfalls_lint.runtime.monitor import RawStall, StallMonitor
-from async_pitfalls_lint.runtime.stacks import FrameClassifier, collapse
 from async_pitfalls_lint.runtime.stall_report import (
     MatchedFinding,
     RuntimeReport,
     Stall,
     write_report,
 )
-from async_pitfalls_lint.runtime.static_findings import (
-    FindingsError,
-    analyse_files,
-    read_findings_file,
-)
 from async_pitfalls_lint.runtime.summary import summary_lines
+
+if TYPE_CHECKING:
+    from async_pitfalls_lint.runtime.matching import StaticFinding
+    from async_pitfalls_lint.runtime.stacks import FrameClassifier
 
 
 class MonitoredSession:
@@ -99,6 +97,17 @@ class MonitoredSession:
     # -- the report ------------------------------------------------------------------------------
     def build_report(self, raw_stalls: list[RawStall]) -> RuntimeReport:
         rootdir = str(self.config.rootpath)
+        if not raw_stalls and self.findings_path is None:
+            return RuntimeReport(
+                threshold_ms=self.threshold_ms,
+                rootdir=os.path.realpath(rootdir),
+                tests=self.tests,
+                loops=self.monitor.loops,
+                tool_version=__version__,
+            )
+        # Resolving stacks and matching findings is for sessions that have stalls.
+        from async_pitfalls_lint.runtime.stacks import FrameClassifier, collapse  # noqa: PLC0415
+
         classifier = FrameClassifier(rootdir)
         stalls = []
         for raw in raw_stalls:
@@ -128,6 +137,9 @@ class MonitoredSession:
         return self._with_findings(report, classifier)
 
     def _with_findings(self, report: RuntimeReport, classifier: FrameClassifier) -> RuntimeReport:
+        from async_pitfalls_lint.runtime.matching import match_stalls  # noqa: PLC0415
+        from async_pitfalls_lint.runtime.static_findings import FindingsError  # noqa: PLC0415
+
         source = "file" if self.findings_path is not None else "analysis"
         try:
             findings = self._findings(report)
@@ -150,6 +162,11 @@ class MonitoredSession:
         )
 
     def _findings(self, report: RuntimeReport) -> list[StaticFinding] | None:
+        from async_pitfalls_lint.runtime.static_findings import (  # noqa: PLC0415
+            analyse_files,
+            read_findings_file,
+        )
+
         if self.findings_path is not None:
             bases = [str(self.config.invocation_params.dir), report.rootdir]
             return read_findings_file(self.findings_path, bases)
