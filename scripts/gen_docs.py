@@ -5,16 +5,24 @@
 
 Generated pages start with a banner; edit the catalog (src/async_pitfalls_lint/data/rules.toml),
 the knowledge base (data/blocking.toml) or the schemas (schemas/) instead, then run this again.
+
+`schemas/routes.schema.json` refers to the check report's findings
+(`report.schema.json#/$defs/finding`); so that it validates offline, with no schema to fetch,
+it carries `schemas/report.schema.json` embedded under `$defs.report` (a bundled resource with
+the report schema's `$id`). This script writes that copy: edit `report.schema.json` and the rest
+of `routes.schema.json`, never `$defs.report`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from async_pitfalls_lint.catalog import Catalog, load_catalog
+from async_pitfalls_lint._toml import load_package_data
+from async_pitfalls_lint.catalog import Catalog, Category, load_catalog
 from async_pitfalls_lint.explain import rule_markdown
 from async_pitfalls_lint.knowledge import CATEGORIES, BlockingEntry, build_knowledge
 
@@ -92,9 +100,9 @@ def rules_index(catalog: Catalog) -> str:
 def knowledge_base_page(catalog: Catalog) -> str:
     kb = build_knowledge({}, (), ())
     rows = kb.known_names()
-    groups: dict[str, tuple[BlockingEntry, list[str]]] = {}
+    groups: dict[str, tuple[BlockingEntry, list[tuple[str, BlockingEntry]]]] = {}
     for name, entry in rows:
-        groups.setdefault(entry.group, (entry, []))[1].append(name)
+        groups.setdefault(entry.group, (entry, []))[1].append((name, entry))
     lines = [
         BANNER.format(source="src/async_pitfalls_lint/data/blocking.toml").rstrip("\n"),
         "",
@@ -121,19 +129,72 @@ def knowledge_base_page(catalog: Catalog) -> str:
         info = catalog.categories.get(category)
         title = info.title if info else category
         lines += [f"## {title[0].upper() + title[1:]} (`{category}`)", ""]
+        if category == "cpu":
+            lines += [GIL_NOTE, ""]
         for entry, names in in_category:
-            alternative = entry.alternative or (info.alternative if info else "")
             lines += [f"### `{entry.group}`", ""]
             if entry.why:
                 lines += [f"Why it blocks: {_cell(entry.why)}.", ""]
-            lines += [
-                "| Name or pattern | Category | Alternative |",
-                "| --- | --- | --- |",
-            ]
-            for name in names:
-                lines.append(f"| `{_cell(name)}` | {category} | {_cell(alternative)} |")
+            lines += _group_table(entry, names, info)
             lines.append("")
+    lines += _not_modelled()
     return "\n".join(lines)
+
+
+def _not_modelled() -> list[str]:
+    """The known gaps recorded next to the knowledge base (`[[not_modelled]]`)."""
+    gaps = load_package_data("blocking.toml").get("not_modelled", [])
+    if not gaps:
+        return []
+    lines = [
+        "## Known gaps",
+        "",
+        "Blocking behaviour checked at the library's source that is not reported (yet), and why:",
+        "",
+        "| Name | Why |",
+        "| --- | --- |",
+    ]
+    for gap in gaps:
+        names = ", ".join(f"`{_cell(name)}`" for name in gap["calls"])
+        lines.append(f"| {names} | {_cell(gap['why'])} |")
+    lines.append("")
+    return lines
+
+
+GIL_NOTE = (
+    "The *GIL* column says whether the work lets other threads run while it computes. Work "
+    "that **releases** it (C code: bcrypt, Pillow, lxml, model inference) runs in parallel with "
+    "the event loop in a thread, so `await asyncio.to_thread(...)` is the fix; work that "
+    "**holds** it (pure Python) would still slow the loop from a thread, so the advice is a "
+    "process pool or a task queue, and handing it to a thread is [APL301](rules/APL301.md)."
+)
+
+
+def _group_table(
+    group: BlockingEntry, names: list[tuple[str, BlockingEntry]], info: Category | None
+) -> list[str]:
+    """One row per listed name; CPU groups add each name's GIL behaviour."""
+    if group.category == "cpu":
+        lines = ["| Name or pattern | Category | GIL | Alternative |", "| --- | --- | --- | --- |"]
+    else:
+        lines = ["| Name or pattern | Category | Alternative |", "| --- | --- | --- |"]
+    for name, entry in names:
+        alternative = info.alternative_for(entry.alternative, entry.gil) if info else ""
+        plain_def = entry.plain_def if entry.alternative else bool(info and info.plain_def)
+        if plain_def:
+            alternative += " (or, in a route or dependency, make it a plain `def`)"
+        gil = f" {entry.gil} |" if group.category == "cpu" else ""
+        lines.append(f"| `{_cell(name)}` | {group.category} |{gil} {_cell(alternative)} |")
+    return lines
+
+
+def bundled_routes_schema() -> str:
+    """routes.schema.json with report.schema.json embedded, for its `$ref`s to resolve offline."""
+    routes = json.loads((ROOT / "schemas" / "routes.schema.json").read_text(encoding="utf-8"))
+    report = json.loads((ROOT / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
+    definitions = {key: value for key, value in routes.get("$defs", {}).items() if key != "report"}
+    routes["$defs"] = {**definitions, "report": report}
+    return json.dumps(routes, indent=2, ensure_ascii=False) + "\n"
 
 
 def expected_files() -> dict[Path, str]:
@@ -142,8 +203,14 @@ def expected_files() -> dict[Path, str]:
     for rule in catalog.rules:
         files[DOCS / "rules" / f"{rule.code}.md"] = rule_page(rule.code, catalog)
     files[DOCS / "knowledge-base.md"] = knowledge_base_page(catalog)
+    routes = bundled_routes_schema()
+    files[ROOT / "schemas" / "routes.schema.json"] = routes
     for name in SCHEMAS:
-        files[DOCS / "schemas" / name] = (ROOT / "schemas" / name).read_text(encoding="utf-8")
+        files[DOCS / "schemas" / name] = (
+            routes
+            if name == "routes.schema.json"
+            else (ROOT / "schemas" / name).read_text(encoding="utf-8")
+        )
     return files
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +39,9 @@ class Case:
         """Copy the case into `target` with a pyproject.toml holding its options."""
         target.mkdir(parents=True, exist_ok=True)
         if self.source.is_dir():
-            shutil.copytree(self.source, target, dirs_exist_ok=True)
+            # Expected fix outputs (`*.fixed.py`, `*.unsafe.py`) are not part of the project.
+            ignore = shutil.ignore_patterns(*(f"*{suffix}" for suffix in OUTPUT_SUFFIXES))
+            shutil.copytree(self.source, target, dirs_exist_ok=True, ignore=ignore)
         else:
             shutil.copy(self.source, target / self.source.name)
         pyproject = target / "pyproject.toml"
@@ -83,3 +89,45 @@ def discover_cases(root: Path = FIXTURES) -> list[Case]:
                     )
                 )
     return cases
+
+
+# -- every case's findings, computed once per test process ---------------------------------------
+Found = tuple[str, int, int, str, str, str]  # path, line, 1-based column, code, message, callee
+_SCRATCH: list[Path] = []
+
+
+def _scratch() -> Path:
+    if not _SCRATCH:
+        folder = Path(tempfile.mkdtemp(prefix="apl-cases-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _SCRATCH.append(folder)
+    return _SCRATCH[0]
+
+
+@functools.lru_cache(maxsize=1)
+def _cases_by_id() -> dict[str, Case]:
+    return {case.id: case for case in discover_cases()}
+
+
+@functools.cache
+def case_findings(case_id: str) -> tuple[Found, ...]:
+    """The in-process findings of one case, laid out as its own project and checked from its
+    folder, shared by the tests that need them so each case is analysed once."""
+    from async_pitfalls_lint.analysis import reset_analyses  # noqa: PLC0415 - tests import cases first
+    from async_pitfalls_lint.api import check_paths  # noqa: PLC0415
+    from async_pitfalls_lint.config import load_settings  # noqa: PLC0415
+
+    case = _cases_by_id()[case_id]
+    project = case.materialise(_scratch() / case_id.replace("/", "__"))
+    reset_analyses()
+    previous = os.getcwd()
+    os.chdir(project)  # reports show paths relative to the working folder, as from the project
+    try:
+        return tuple(
+            (result.path, f.line, f.column + 1, f.code, f.message, f.callee)
+            for result in check_paths([project], load_settings(project))
+            for f in result.findings
+        )
+    finally:
+        os.chdir(previous)
+        reset_analyses()

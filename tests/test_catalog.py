@@ -11,9 +11,9 @@ from async_pitfalls_lint._toml import load_toml_bytes
 from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.catalog import CODE_PATTERN, Rule, load_catalog
 from async_pitfalls_lint.config import load_settings
-from async_pitfalls_lint.knowledge import default_knowledge
+from async_pitfalls_lint.knowledge import GIL_VALUES, KnowledgeBase, default_knowledge
 
-from cases import discover_cases
+from cases import case_findings, discover_cases
 
 ROOT = Path(__file__).parent.parent
 CATALOG = load_catalog()
@@ -72,14 +72,10 @@ def test_every_reporting_rule_has_a_fixture() -> None:
 
 
 @pytest.fixture(scope="session")
-def fixture_callees(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    """The resolved callee of every finding over all fixture cases."""
-    callees: set[str] = set()
-    for index, case in enumerate(discover_cases()):
-        project = case.materialise(tmp_path_factory.mktemp("case") / f"c{index}")
-        for result in check_paths([project], load_settings(project)):
-            callees.update(finding.callee for finding in result.findings if finding.callee)
-    return callees
+def fixture_callees() -> set[str]:
+    """The resolved callee of every finding over all fixture cases (analysed once per run,
+    shared with tests/test_fixtures.py)."""
+    return {callee for case in discover_cases() for *_, callee in case_findings(case.id) if callee}
 
 
 def test_every_knowledge_base_group_is_exercised_by_a_fixture(fixture_callees: set[str]) -> None:
@@ -100,7 +96,57 @@ def test_knowledge_base_entries_name_real_categories() -> None:
 def test_messages_use_only_known_placeholders() -> None:
     allowed = {
         *("callee", "scope", "alternative", "doing", "chain"),
-        *("resolved", "count", "first", "problem"),
+        *("resolved", "calls", "problem"),
     }
     for rule in CATALOG.rules:
         assert set(re.findall(r"{(\w+)}", rule.message)) <= allowed, rule.code
+
+
+def test_cpu_entries_say_whether_they_hold_the_gil() -> None:
+    for name, entry in default_knowledge().known_names():
+        if entry.category == "cpu":
+            assert entry.gil in GIL_VALUES, name
+        else:
+            assert entry.gil == "", name
+
+
+def _group(**fields: object) -> dict[str, object]:
+    return {"id": "g", "why": "w", "alternative": "{offload}", "calls": ["lib.f"], **fields}
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        _group(category="cpu"),  # CPU work must say what it does with the GIL
+        _group(category="cpu", gil="sometimes"),
+        _group(category="cpu", gil="holds", gil_of={"lib.unlisted": "releases"}),
+        _group(category="cpu", gil="holds", gil_of={"lib.f": "maybe"}),
+        _group(category="http", gil="releases"),  # only CPU work has a GIL behaviour
+    ],
+)
+def test_knowledge_base_rejects_bad_gil_data(group: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=r"(?i)gil"):
+        KnowledgeBase({"group": [group]}, {})
+
+
+def test_gil_of_overrides_the_group_for_one_name() -> None:
+    group = _group(category="cpu", gil="releases", calls=["lib.f", "lib.g*"])
+    group["gil_of"] = {"lib.g*": "holds"}
+    kb = KnowledgeBase({"group": [group]}, {})
+    plain, overridden = kb.blocking("lib.f"), kb.blocking("lib.go")
+    assert plain is not None
+    assert plain.gil == "releases"
+    assert overridden is not None
+    assert overridden.holds_gil
+
+
+def test_cpu_advice_follows_the_gil() -> None:
+    cpu = CATALOG.categories["cpu"]
+    assert "asyncio.to_thread" in cpu.advice("releases").alternative
+    assert "ProcessPoolExecutor" in cpu.advice("holds").alternative
+    assert "asyncio.to_thread({helper}" in cpu.advice("releases").helper_alternative
+    assert "ProcessPoolExecutor" in cpu.advice("holds").helper_alternative
+    filled = cpu.alternative_for("load it once, then {offload}", "releases")
+    assert filled == "load it once, then " + cpu.advice("releases").alternative
+    http = CATALOG.categories["http"]
+    assert http.alternative_for("", "") == http.alternative

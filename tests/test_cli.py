@@ -1,4 +1,5 @@
-"""The command line, run as a real process: `python -m async_pitfalls_lint ...`.
+"""The command line: in-process through `cli.main` (tests/clirun.py), and as a real process
+(`python -m async_pitfalls_lint`, the console script) where only a process shows the behaviour.
 
 Every project is a tmp_path folder with its own pyproject.toml, so it is its own project root.
 """
@@ -20,6 +21,8 @@ from referencing import Registry, Resource
 from async_pitfalls_lint import __version__
 from async_pitfalls_lint.cache import default_cache_dir
 from async_pitfalls_lint.catalog import load_catalog
+
+from clirun import run_cli, run_process
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -74,21 +77,6 @@ async def index():
 """
 
 
-def run_cli(
-    *args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "async_pitfalls_lint", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
 def make_project(root: Path, files: dict[str, str], config: str = "") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(
@@ -120,7 +108,7 @@ def summary(files: int, findings: int, problems: int = 0, fixes: int = 0) -> str
 
 # -- check: exit codes, text output, summary ------------------------------------------------------
 def test_check_reports_findings_and_exits_1(project: Path) -> None:
-    result = run_cli("check", cwd=project)
+    result = run_process("check", cwd=project)
     assert result.returncode == 1
     assert result.stdout == SLEEP_LINE + "\n"
     assert result.stderr == summary(1, 1, fixes=1)
@@ -367,7 +355,7 @@ def test_progress_on_a_terminal_only(project: Path) -> None:
     assert "\rchecked 1/1 files" in stderr
     quiet_code, _, quiet_stderr = _run_with_tty_stderr(["check", "--quiet"], project)
     assert (quiet_code, quiet_stderr) == (1, "")
-    piped = run_cli("check", cwd=project)
+    piped = run_process("check", cwd=project)
     assert "checked 1/1" not in piped.stderr
 
 
@@ -471,8 +459,7 @@ def test_routes_table(tmp_path: Path) -> None:
     assert lines[0].split() == [
         "METHOD", "PATH", "FUNCTION", "LOCATION", "RUNS", "IN", "DEPENDENCIES", "FINDINGS",
     ]  # fmt: skip
-    assert lines[-1].startswith("project .: libraries: ")
-    rows = [line.split() for line in lines if line and not line.startswith(" ")][1:-2]
+    rows = [line.split() for line in lines if line and not line.startswith(" ")][1:-3]
     assert [row[:3] for row in rows] == [
         ["GET", "/items", "list_items"],
         ["WS", "/ws", "feed"],
@@ -482,7 +469,9 @@ def test_routes_table(tmp_path: Path) -> None:
     assert rows[0][3:] == ["main.py:23", "event", "loop", "current_user,", "get_settings", "3"]
     assert rows[3][3:] == ["main.py:30", "threadpool", "get_settings", "0"]
     assert "\033[" not in result.stdout
-    assert lines[-2] == "4 routes: 3 on the event loop, 1 in the threadpool; 2 with findings"
+    assert lines[-3] == "4 routes: 3 on the event loop, 1 in the threadpool; 2 with findings"
+    assert lines[-2] == "source roots: the project root and src/ only"
+    assert lines[-1].startswith("project .: libraries: ")
     coloured = run_cli("routes", "--color", "always", cwd=root)
     assert "\033[31m" in coloured.stdout
 
@@ -492,11 +481,8 @@ def test_routes_json(tmp_path: Path) -> None:
     result = run_cli("routes", "--format", "json", cwd=root)
     assert result.returncode == 0
     document = json.loads(result.stdout)
-    report_schema = _schema("report.schema.json")
-    registry: Registry = Registry().with_resource(
-        str(report_schema["$id"]), Resource.from_contents(report_schema)
-    )
-    Draft202012Validator(_schema("routes.schema.json"), registry=registry).validate(document)
+    # Offline: routes.schema.json carries the report schema it refers to.
+    Draft202012Validator(_schema("routes.schema.json"), registry=Registry()).validate(document)
     first = document["routes"][0]
     assert {
         key: first[key]
@@ -551,8 +537,74 @@ def test_routes_without_routes(tmp_path: Path) -> None:
     root = make_project(tmp_path / "lib", {"util.py": "def f():\n    return 1\n"})
     result = run_cli("routes", cwd=root)
     assert result.returncode == 0
-    assert result.stdout.splitlines()[0] == "no routes or websockets found"
-    assert result.stdout.splitlines()[1].startswith("project .: libraries: ")
+    assert result.stdout.splitlines()[:2] == [
+        "no routes or websockets found",
+        "source roots: the project root and src/ only",
+    ]
+    assert result.stdout.splitlines()[2].startswith("project .: libraries: ")
+
+
+BACKEND_FILES = {
+    "backend/__init__.py": "",
+    "backend/shop/__init__.py": "",
+    "backend/shop/main.py": (
+        "from fastapi import FastAPI\n\nfrom shop.store import load\n\napp = FastAPI()\n\n\n"
+        '@app.get("/")\nasync def index():\n    return load()\n'
+    ),
+    "backend/shop/store.py": "import time\n\n\ndef load():\n    time.sleep(1)\n",
+    "Procfile": "web: cd backend && uvicorn shop.main:app --port $PORT\n",
+}
+
+
+def test_routes_show_the_detected_source_roots(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "svc", BACKEND_FILES)
+    table = run_cli("routes", "--color", "never", cwd=root)
+    assert table.stdout.splitlines()[-2] == (
+        "source roots: backend (detected: Procfile:1: uvicorn shop.main:app)"
+    )
+    document = json.loads(run_cli("routes", "--format", "json", cwd=root).stdout)
+    report_schema = _schema("report.schema.json")
+    registry: Registry = Registry().with_resource(
+        str(report_schema["$id"]), Resource.from_contents(report_schema)
+    )
+    Draft202012Validator(_schema("routes.schema.json"), registry=registry).validate(document)
+    assert document["source_roots"] == [
+        {
+            "path": "backend",
+            "origin": "detected",
+            "placement": "first",
+            "reason": "Procfile:1: uvicorn shop.main:app",
+        }
+    ]
+    assert [f["code"] for f in document["routes"][0]["findings"]] == ["APL201"]
+
+
+def test_routes_schema_rejects_malformed_source_roots(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "svc", BACKEND_FILES, 'source-roots = ["backend"]\n')
+    document = json.loads(run_cli("routes", "--format", "json", cwd=root).stdout)
+    assert document["source_roots"][0]["origin"] == "configured"
+    report_schema = _schema("report.schema.json")
+    registry: Registry = Registry().with_resource(
+        str(report_schema["$id"]), Resource.from_contents(report_schema)
+    )
+    validator = Draft202012Validator(_schema("routes.schema.json"), registry=registry)
+    validator.validate(document)
+    document["source_roots"][0]["placement"] = "somewhere"
+    assert not validator.is_valid(document)
+    del document["source_roots"]
+    assert validator.is_valid(document)  # documents written before the field stay valid
+
+
+def test_check_verbose_names_the_source_roots(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "svc", BACKEND_FILES)
+    result = run_cli("check", "--verbose", cwd=root)
+    assert result.returncode == 1
+    assert (
+        "async-pitfalls-lint: source roots: backend (detected: Procfile:1: uvicorn shop.main:app)"
+        in result.stderr.splitlines()
+    )
+    quiet = run_cli("check", cwd=root)
+    assert "source roots" not in quiet.stderr
 
 
 def test_module_entry_point_matches_script(project: Path) -> None:
@@ -561,7 +613,7 @@ def test_module_entry_point_matches_script(project: Path) -> None:
     via_script = subprocess.run(
         [script, "rules"], cwd=project, capture_output=True, text=True, check=False
     )
-    assert via_script.stdout == run_cli("rules", cwd=project).stdout
+    assert via_script.stdout == run_process("rules", cwd=project).stdout
 
 
 # -- cache and project root from the command line ------------------------------------------------

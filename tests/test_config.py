@@ -4,7 +4,9 @@ file, and flake8 reads the same table (its own options override it)."""
 
 from __future__ import annotations
 
+import argparse
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,10 @@ import pytest
 
 from async_pitfalls_lint.cache import default_cache_dir
 from async_pitfalls_lint.cli import main
-from async_pitfalls_lint.config import DOCUMENTED_KEYS
+from async_pitfalls_lint.config import DOCUMENTED_KEYS, ConfigError
+from async_pitfalls_lint.flake8_options import read_options
+
+import clirun
 
 ROUTE = """\
 import time
@@ -169,6 +174,24 @@ def test_key_max_depth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert check(root, monkeypatch)[1] == ["app.py:18 APL201"]
 
 
+CANDIDATES = ROUTE.replace(
+    "@app.get",
+    "class Slow:\n    def run(self):\n        time.sleep(1)\n\n\n"
+    "class Quick:\n    def run(self):\n        return 1\n\n\n"
+    "class Idle:\n    def run(self):\n        return 0\n\n\n"
+    "runner = Slow() if time.time() else Quick() if time.monotonic() else Idle()\n\n\n@app.get",
+).replace("    time.sleep(1)\n    return {}", "    runner.run()\n    return {}")
+
+
+def test_key_max_candidates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", {"app.py": CANDIDATES})
+    assert check(root, monkeypatch)[1] == ["app.py:28 APL201"]
+    write_config(root, "max-candidates = 2\n")
+    assert check(root, monkeypatch)[:2] == (0, [])
+    write_config(root, "max-candidates = 3\n")
+    assert check(root, monkeypatch)[1] == ["app.py:28 APL201"]
+
+
 def test_key_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_project(tmp_path / "p", {"app.py": ROUTE})
     check(root, monkeypatch)
@@ -275,14 +298,7 @@ def test_explicit_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 # -- errors ---------------------------------------------------------------------------------------
 def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "async_pitfalls_lint", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return clirun.run_cli(*args, cwd=root)
 
 
 @pytest.mark.parametrize(
@@ -301,6 +317,10 @@ def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (
             "max-depth = 0\n",
             "[tool.async-pitfalls-lint] max-depth must be a positive integer, not 0",
+        ),
+        (
+            "max-candidates = -1\n",
+            "[tool.async-pitfalls-lint] max-candidates must be a positive integer, not -1",
         ),
         (
             'max-file-size = "1MB"\n',
@@ -360,6 +380,11 @@ def test_underscored_keys_are_accepted(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 # -- flake8 reads the same table ------------------------------------------------------------------
+def run_flake8_here(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """flake8 in this process (tests/clirun.py): option plumbing, without a process start."""
+    return clirun.run_flake8_in_process(root, "--select", "APL", *args)
+
+
 def run_flake8(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "flake8", "--select", "APL", *args, "."],
@@ -376,15 +401,15 @@ def test_flake8_reads_pyproject_and_its_options_override(tmp_path: Path) -> None
     root = make_project(
         tmp_path / "p", {"app.py": ROUTE, "worker.py": worker}, 'allow = ["time.sleep"]\n'
     )
-    assert run_flake8(root).stdout == ""
+    assert run_flake8_here(root).stdout == ""
     write_config(root, 'scope = "all"\n')
-    assert sorted(run_flake8(root).stdout.splitlines()) == [
+    assert sorted(run_flake8_here(root).stdout.splitlines()) == [
         "./app.py:10:5: APL101 time.sleep() in async function sleepy blocks the event loop; "
         "use `await asyncio.sleep(...)` [fix available]",
         "./worker.py:5:5: APL101 time.sleep() in async function worker blocks the event loop; "
         "use `await asyncio.sleep(...)` [fix available]",
     ]
-    overridden = run_flake8(root, "--async-pitfalls-scope", "fastapi")
+    overridden = run_flake8_here(root, "--async-pitfalls-scope", "fastapi")
     assert [line.split(":")[0] for line in overridden.stdout.splitlines()] == ["./app.py"]
 
 
@@ -417,6 +442,7 @@ DEEP = ROUTE.replace(
             ["./app.py:8"],
         ),
         ({"app.py": DEEP}, "--async-pitfalls-max-depth=1", ["./app.py:18"], []),
+        ({"app.py": CANDIDATES}, "--async-pitfalls-max-candidates=2", ["./app.py:28"], []),
     ],
 )
 def test_flake8_options(
@@ -427,8 +453,8 @@ def test_flake8_options(
     def locations(result: subprocess.CompletedProcess[str]) -> list[str]:
         return [":".join(line.split(":")[:2]) for line in result.stdout.splitlines()]
 
-    assert locations(run_flake8(root)) == before
-    assert locations(run_flake8(root, option)) == after
+    assert locations(run_flake8_here(root)) == before
+    assert locations(run_flake8_here(root, option)) == after
 
 
 def test_flake8_project_root_and_no_cache(tmp_path: Path) -> None:
@@ -440,10 +466,153 @@ def test_flake8_project_root_and_no_cache(tmp_path: Path) -> None:
     root = make_project(
         tmp_path / "p", {"services/api/main.py": main_py, "services/helpers.py": helpers}
     )
-    no_cache = run_flake8(root, "--async-pitfalls-no-cache")
+    no_cache = run_flake8_here(root, "--async-pitfalls-no-cache")
     assert [line.split(": ")[1][:6] for line in no_cache.stdout.splitlines()] == ["APL201"]
     assert not default_cache_dir(str(root.resolve())).exists()
-    narrowed = run_flake8(
+    narrowed = run_flake8_here(
         root, "--async-pitfalls-no-cache", f"--async-pitfalls-project-root={root / 'services/api'}"
     )
     assert narrowed.stdout == ""
+
+
+# -- flake8 option values are validated like the table's ----------------------------------------
+APP_FOR_FLAKE8 = ROUTE
+
+
+@pytest.mark.parametrize(
+    ("config_file", "line", "message"),
+    [
+        (
+            "setup.cfg",
+            "async-pitfalls-scope = whatever",
+            "setup.cfg: [flake8] async-pitfalls-scope must be one of fastapi, all, not 'whatever'",
+        ),
+        (
+            "tox.ini",
+            "async-pitfalls-max-depth = abc",
+            "tox.ini: [flake8] async-pitfalls-max-depth must be a positive integer, not 'abc'",
+        ),
+        (
+            ".flake8",
+            "async-pitfalls-extra-blocking = mylib.fetch->network",
+            ".flake8: [flake8] async-pitfalls-extra-blocking category for 'mylib.fetch' must be "
+            "one of sleep, http, file, db, subprocess, cpu, wait, fsmeta, not 'network'",
+        ),
+        (
+            ".flake8",
+            "async-pitfalls-no-cache = maybe",
+            ".flake8: [flake8] async-pitfalls-no-cache must be true or false, not 'maybe'",
+        ),
+        (
+            "setup.cfg",
+            "extend-select = APL1O1",
+            "setup.cfg: [flake8] extend-select 'APL1O1' is not a rule code or prefix",
+        ),
+    ],
+)
+def test_flake8_config_file_errors(
+    tmp_path: Path, config_file: str, line: str, message: str
+) -> None:
+    """A bad value in any of flake8's config files is one error naming the option and the file,
+    with the status flake8 gives its own configuration errors (1), and no traceback."""
+    root = make_project(tmp_path / "p", {"app.py": APP_FOR_FLAKE8})
+    (root / config_file).write_text(f"[flake8]\n{line}\n", encoding="utf-8")
+    # One real flake8 process per config file kind; the other values in-process.
+    first_of_its_kind = line.startswith(("async-pitfalls-scope", "async-pitfalls-max-depth"))
+    first_of_its_kind |= "extra-blocking" in line
+    result = run_flake8(root) if first_of_its_kind else run_flake8_here(root)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "There was a critical error during execution of Flake8:",
+        f"async-pitfalls-lint: configuration error: {message}"
+        + ("" if message.endswith("'") else " (APL, APL1, APL101)"),
+    ]
+
+
+def test_flake8_command_line_value_errors_name_the_option(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", {"app.py": APP_FOR_FLAKE8})
+    (root / "setup.cfg").write_text("[flake8]\nasync-pitfalls-max-depth = 3\n", encoding="utf-8")
+    result = run_flake8(root, "--async-pitfalls-max-depth=0")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1] == (
+        "async-pitfalls-lint: configuration error: "
+        "--async-pitfalls-max-depth must be a positive integer, not '0'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"async_pitfalls_scope": "all"}, "scope='all'"),
+        ({"async_pitfalls_max_depth": "4"}, "max_depth=4"),
+        ({"async_pitfalls_no_cache": "yes"}, "no_cache=True"),
+        ({"async_pitfalls_no_cache": "off"}, "no_cache=False"),
+        ({"async_pitfalls_no_cache": True}, "no_cache=True"),
+        (
+            {"async_pitfalls_extra_blocking": ["a.b->http", "c.d=db"]},
+            "(('a.b', 'http'), ('c.d', 'db'))",
+        ),
+        ({"extend_select": ["APL3", "E501"], "select": ["APL108"]}, "selected=('APL108', 'APL3')"),
+    ],
+)
+def test_flake8_option_values_are_converted(values: dict[str, object], expected: str) -> None:
+    options = argparse.Namespace(**values)
+    assert expected in repr(read_options(options))
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"async_pitfalls_scope": "everything"}, "must be one of fastapi, all"),
+        ({"async_pitfalls_max_depth": "-1"}, "must be a positive integer"),
+        ({"async_pitfalls_max_depth": "1.5"}, "must be a positive integer"),
+        ({"async_pitfalls_extra_blocking": ["mylib.fetch"]}, "is not qualified.name->category"),
+        ({"async_pitfalls_allow": ["my lib.get"]}, "is not a qualified name"),
+        ({"async_pitfalls_route_decorators": ["web..route"]}, "is not a qualified name"),
+        ({"ignore": ["APL10x"]}, "'APL10x' is not a rule code or prefix"),
+        ({"select": ["apl101"]}, "'apl101' is not a rule code or prefix"),
+    ],
+)
+def test_flake8_option_values_are_checked(values: dict[str, object], problem: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        read_options(argparse.Namespace(isolated=True, **values))
+
+
+# -- flake8's own selection turns on the rules that are off by default --------------------------
+OFF_BY_DEFAULT = """\
+import asyncio
+import os
+
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/a")
+async def a():
+    loop = asyncio.get_event_loop()
+    return os.path.exists("x"), loop
+"""
+
+
+def _codes(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line.split(": ", 1)[1].split()[0] for line in result.stdout.splitlines()]
+
+
+def test_flake8_selection_enables_rules_that_are_off_by_default(tmp_path: Path) -> None:
+    """Real flake8 processes for `--select` and a config file's `extend-select`; the other
+    combinations in-process."""
+    root = make_project(tmp_path / "p", {"app.py": OFF_BY_DEFAULT})
+    assert _codes(run_flake8_here(root)) == ["APL108"]  # `--select APL`: the defaults
+    assert _codes(run_flake8(root, "--select", "APL303")) == ["APL303"]
+    assert _codes(run_flake8_here(root, "--extend-select", "APL304")) == ["APL304", "APL108"]
+    (root / ".flake8").write_text("[flake8]\nextend-select = APL3,APL108\n", encoding="utf-8")
+    assert _codes(run_flake8(root)) == ["APL303", "APL304", "APL108"]
+    # flake8's own ignore still wins over its selection, as for every flake8 code.
+    assert _codes(run_flake8_here(root, "--extend-ignore", "APL303")) == ["APL304", "APL108"]
+
+
+def test_flake8_honours_what_pyproject_turns_on(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", {"app.py": OFF_BY_DEFAULT}, 'extend-select = ["APL304"]\n')
+    assert _codes(run_flake8_here(root)) == ["APL304", "APL108"]

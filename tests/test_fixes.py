@@ -32,9 +32,12 @@ from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.config import load_settings
 from async_pitfalls_lint.fixes import attach
 from async_pitfalls_lint.fixes.apply import apply_edits, apply_fixes, compatible, fix_paths
+from async_pitfalls_lint.fixes.cleanup import drop_unused_imports, removal_edits
+from async_pitfalls_lint.fixes.layout import clear_line_length_cache, line_length_for, split_line
 from async_pitfalls_lint.model import Edit, Finding, Fix, Span
 
 from cases import OUTPUT_SUFFIXES, Case, discover_cases, is_output_file
+from clirun import run_cli, run_process
 
 CASES = discover_cases()
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop"
@@ -275,17 +278,6 @@ async def odd():
 """
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "async_pitfalls_lint", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def make_project(root: Path, files: dict[str, str | bytes], config: str = "") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(
@@ -328,7 +320,7 @@ def test_fix_writes_only_changed_files_and_exit_codes(tmp_path: Path) -> None:
     )
     os.utime(project / "clean.py", ns=(1_000_000_000, 1_000_000_000))
     os.utime(project / "config.py", ns=(1_000_000_000, 1_000_000_000))
-    result = run_cli("fix", cwd=project)
+    result = run_process("fix", cwd=project)
     # open() has no fix: the finding is left, with its reason, and the status is 1.
     assert result.returncode == 1, result.stderr
     assert result.stdout.startswith("config.py:8:10: APL103 open()")
@@ -401,7 +393,7 @@ def test_fixed_files_keep_encoding_bom_and_newlines(
     assert result.returncode == 0, result.stderr
     fixed = (project / "app.py").read_bytes()
     expected = encode(
-        APP.replace("import time\n", "import asyncio\nimport time\n")
+        APP.replace("import time\n", "import asyncio\n")
         .replace("time.sleep(1)", "await asyncio.sleep(1)")
         .replace("    return {}\n", "    return {'é': 1}\n")
     )
@@ -492,6 +484,7 @@ def _check_fix_properties(base: Path) -> None:
     assert _snapshot(base) == snapshot
 
 
+@pytest.mark.slow
 def test_unsafe_fixes_on_every_fixture_input(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -592,6 +585,7 @@ def _module(header: int, functions: list[tuple[int, list[int]]]) -> str:
     return text
 
 
+@pytest.mark.slow
 @hypothesis_settings(
     max_examples=40,
     deadline=None,
@@ -758,6 +752,7 @@ def test_noqa_findings_are_not_fixed(tmp_path: Path) -> None:
     assert "    time.sleep(1)  # noqa: APL101\n    await asyncio.sleep(2)\n" in fixed
 
 
+@pytest.mark.slow
 def test_unsafe_fixes_on_the_shared_fuzzing_modules() -> None:
     """The same properties on tests/fuzzing.py's FastAPI module generator (blocking calls,
     offloads, helpers, import styles and aliases), when that module is there."""
@@ -798,3 +793,185 @@ def test_a_failing_fix_builder_never_costs_the_finding(
     assert finding.code == "APL101"
     assert finding.fix is None
     assert finding.fix_unavailable == "building the fix failed (IndexError: boom)"
+
+
+# -- imports the fixes leave unused -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("before", "use", "after", "expected"),
+    [
+        # The last use goes: so does the import; the blank lines around it are merged.
+        (
+            '"""Doc."""\n\nimport time\n\nx = time.sleep\n',
+            "time.sleep",
+            '"""Doc."""\n\nimport time\n\nx = asyncio.sleep\n',
+            '"""Doc."""\n\nx = asyncio.sleep\n',
+        ),
+        # Other names of the statement stay, with their comment.
+        (
+            "import os, time  # both\nx = time.sleep, os.sep\n",
+            "time.sleep",
+            "import os, time  # both\nx = asyncio.sleep, os.sep\n",
+            "import os  # both\nx = asyncio.sleep, os.sep\n",
+        ),
+        # A parenthesised import keeps its trailing comma.
+        (
+            "from time import (\n    monotonic,\n    sleep,\n)\nx = sleep, monotonic\n",
+            "sleep,",
+            "from time import (\n    monotonic,\n    sleep,\n)\nx = asyncio.sleep, monotonic\n",
+            "from time import (\n    monotonic,\n)\nx = asyncio.sleep, monotonic\n",
+        ),
+        # A comment above a removed import stays, above the next statement.
+        (
+            "# Standard library\nimport time\n\n# Third party\nimport fastapi\nx = time.sleep\n",
+            "time.sleep",
+            "# Standard library\nimport time\n\n# Third party\nimport fastapi\nx = asyncio.sleep\n",
+            "# Standard library\n\n# Third party\nimport fastapi\nx = asyncio.sleep\n",
+        ),
+        # Still used (in a nested function, in a string annotation) or exported: kept.
+        (
+            "import time\nx = time.sleep\ndef f():\n    return time.time()\n",
+            "time.sleep",
+            "import time\nx = asyncio.sleep\ndef f():\n    return time.time()\n",
+            "import time\nx = asyncio.sleep\ndef f():\n    return time.time()\n",
+        ),
+        (
+            "import time\nx = time.sleep\ny: 'time.struct_time'\n",
+            "time.sleep",
+            "import time\nx = asyncio.sleep\ny: 'time.struct_time'\n",
+            "import time\nx = asyncio.sleep\ny: 'time.struct_time'\n",
+        ),
+        (
+            '__all__ = ["sleep"]\nfrom time import sleep\nx = sleep\n',
+            "sleep",
+            '__all__ = ["sleep"]\nfrom time import sleep\nx = asyncio.sleep\n',
+            '__all__ = ["sleep"]\nfrom time import sleep\nx = asyncio.sleep\n',
+        ),
+        # An unused import the fix did not touch is not the fix's business: it stays.
+        (
+            "import json\nimport time\nx = time.sleep\n",
+            "time.sleep",
+            "import json\nimport time\nx = asyncio.sleep\n",
+            "import json\nx = asyncio.sleep\n",
+        ),
+        # Old Mac line ends.
+        (
+            "import os\rimport time\rx = time.sleep, os\r",
+            "time.sleep",
+            "import os\rimport time\rx = asyncio.sleep, os\r",
+            "import os\rx = asyncio.sleep, os\r",
+        ),
+    ],
+)
+def test_imports_left_unused_are_removed(before: str, use: str, after: str, expected: str) -> None:
+    start = before.rindex(use)
+    edit = Edit(start, start + len(use), "asyncio.sleep")
+    assert drop_unused_imports(before, after, [edit]) == expected
+
+
+# -- fixed lines formatted as the project's formatter would ------------------------------------
+# Each expected layout is what `ruff format` (black's style) gives for the line at that length
+# (the tab-indented one with `format.indent-style = "tab"`).
+SPLITS = [
+    (
+        "    result = await asyncio.to_thread(requests.post, HOOKS, json=payload, timeout=10)",
+        60,
+        "    result = await asyncio.to_thread(\n"
+        "        requests.post, HOOKS, json=payload, timeout=10\n"
+        "    )",
+    ),
+    (
+        '    result = await asyncio.to_thread(requests.post, "https://hooks.example.com/incoming",'
+        ' json=payload, timeout=10, headers={"X-Token": token})',
+        79,
+        "    result = await asyncio.to_thread(\n"
+        "        requests.post,\n"
+        '        "https://hooks.example.com/incoming",\n'
+        "        json=payload,\n"
+        "        timeout=10,\n"
+        '        headers={"X-Token": token},\n'
+        "    )",
+    ),
+    (
+        '    return JSONResponse(await asyncio.to_thread(requests.post, "https://hooks.example.com'
+        '/in", json=payload))',
+        79,
+        "    return JSONResponse(\n"
+        "        await asyncio.to_thread(\n"
+        '            requests.post, "https://hooks.example.com/in", json=payload\n'
+        "        )\n"
+        "    )",
+    ),
+    (
+        '\tdata = await asyncio.to_thread(client.fetch, "report", limit=10)  # keep me',
+        50,
+        '\tdata = await asyncio.to_thread(\n\t\tclient.fetch, "report", limit=10\n\t)  # keep me',
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "limit", "expected"), SPLITS)
+def test_split_line_like_the_formatter(line: str, limit: int, expected: str) -> None:
+    unit = "\t" if line.startswith("\t") else "    "
+    assert split_line(line, unit, limit) == expected
+
+
+def test_split_line_gives_up_without_brackets() -> None:
+    assert split_line("    x = a_very_long_name_without_any_brackets_at_all", "    ", 20) is None
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"pyproject.toml": "[tool.ruff]\nline-length = 79\n"}, 79),
+        ({"pyproject.toml": "[tool.black]\nline-length = 120\n"}, 120),
+        ({"ruff.toml": "line-length = 99\n", "pyproject.toml": "[tool.black]\n"}, 99),
+        ({"pyproject.toml": "[tool.ruff]\n"}, 88),
+        ({}, 88),
+    ],
+)
+def test_line_length_comes_from_the_formatter_config(
+    tmp_path: Path, files: dict[str, str], expected: int
+) -> None:
+    project = tmp_path / "p"
+    (project / "pkg").mkdir(parents=True)
+    (project / ".git").mkdir()
+    for name, text in files.items():
+        (project / name).write_text(text, encoding="utf-8")
+    clear_line_length_cache()
+    assert line_length_for(str(project / "pkg" / "app.py")) == expected
+
+
+def test_unsafe_fixes_never_push_a_fitting_line_past_the_line_length(tmp_path: Path) -> None:
+    """Every line the unsafe fixes touch in the fixtures fits when the original line did."""
+    case = next(case for case in CASES if case.id == "fixes/formatted_lines")
+    project = _materialise(case, tmp_path / "case")
+    before = (project / "app.py").read_text(encoding="utf-8").splitlines()
+    reset_analyses()
+    fix_paths([project], load_settings(project), unsafe=True)
+    after = (project / "app.py").read_text(encoding="utf-8").splitlines()
+    written = [line for line in after if line not in before]
+    assert written, "the fixes changed nothing"
+    for line in written:
+        if "already-too-long-line" not in line:  # that original did not fit either
+            assert len(line) <= 100, line
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The import's line goes, with the blank lines above it when blank lines follow it.
+        ('"""Doc."""\n\nimport time\n\nx = time.sleep\n', '"""Doc."""\n\nx = asyncio.sleep\n'),
+        ("import os\nimport time\nx = time.sleep, os\n", "import os\nx = asyncio.sleep, os\n"),
+        # Used elsewhere, named in a string, or sharing its statement: left to `fix`.
+        ("import time\nx = time.sleep\ny = time\n", "import time\nx = asyncio.sleep\ny = time\n"),
+        (
+            "import time\nx = time.sleep\ny: 'time.x'\n",
+            "import time\nx = asyncio.sleep\ny: 'time.x'\n",
+        ),
+        ("import os, time\nx = time.sleep, os\n", "import os, time\nx = asyncio.sleep, os\n"),
+    ],
+)
+def test_a_reported_fix_removes_an_import_it_leaves_unused(text: str, expected: str) -> None:
+    start = text.rindex("time.sleep")
+    edit = Edit(start, start + len("time.sleep"), "asyncio.sleep")
+    assert apply_edits(text, [edit, *removal_edits(text, [edit])]) == expected

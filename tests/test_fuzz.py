@@ -41,6 +41,8 @@ from fuzzing import (
     write_project,
 )
 
+pytestmark = pytest.mark.slow  # property-based: `pytest -m "slow or network"` runs them
+
 CAMPAIGN = bool(os.environ.get(FUZZ_ENV))
 
 

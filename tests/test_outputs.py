@@ -7,15 +7,21 @@ SARIF 2.1.0 schema vendored in schemas/.
 from __future__ import annotations
 
 import json
+import socket
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft4Validator, Draft202012Validator
+from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from async_pitfalls_lint.catalog import load_catalog
+from async_pitfalls_lint.inventory import EVENT_LOOP, Dependency, Inventory, RouteEntry
 from async_pitfalls_lint.model import ChainStep, Edit, FileProblem, FileResult, Finding, Fix, Span
 from async_pitfalls_lint.output import FORMATS, github, json_format, sarif, text
+from async_pitfalls_lint.output.routes import render_json
 from async_pitfalls_lint.report import Report
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -261,3 +267,64 @@ def test_text_marks_fixes() -> None:
         "[unsafe fix available: --unsafe-fixes]",
         "app/other.py:9:5: APL104 db.query() in async route GET /z (z) blocks the event loop",
     ]
+
+
+# -- routes.schema.json validates offline -----------------------------------------------------
+def _routes_document() -> dict[str, Any]:
+    inventory = Inventory(
+        routes=[
+            RouteEntry(
+                kind="route",
+                method="POST",
+                route="/token",
+                function="login",
+                path="app/main.py",
+                line=13,
+                runs_in=EVENT_LOOP,
+                dependencies=[Dependency("OAuth2PasswordRequestForm", "", 0, "library")],
+                findings=[HELPER, SAFE_FIX],
+            )
+        ],
+        files_checked=2,
+    )
+    document: dict[str, Any] = json.loads(render_json(inventory))
+    return document
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a schema was fetched over the network")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+@pytest.mark.parametrize("folder", [SCHEMAS, SCHEMAS.parent / "docs" / "schemas"])
+@pytest.mark.usefixtures("no_network")
+def test_routes_schema_validates_offline(folder: Path) -> None:
+    """No `$ref` leaves the document: a registry that can retrieve nothing is enough, and the
+    findings are checked against the report schema's own definition of a finding."""
+    schema = json.loads((folder / "routes.schema.json").read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema, registry=Registry())
+    document = _routes_document()
+    validator.validate(document)
+    document["routes"][0]["findings"][0]["line"] = "14"  # a finding the report schema rejects
+    errors = list(validator.iter_errors(document))
+    assert [list(error.absolute_path) for error in errors] == [["routes", 0, "findings", 0, "line"]]
+
+
+@pytest.mark.usefixtures("no_network")
+def test_an_unbundled_routes_schema_would_need_the_network() -> None:
+    """The check above can fail: without the embedded report schema, the finding `$ref` points
+    at the report schema's web address, which a registry without retrieval cannot resolve."""
+    schema = json.loads((SCHEMAS / "routes.schema.json").read_text(encoding="utf-8"))
+    del schema["$defs"]["report"]
+    with pytest.raises(Unresolvable):
+        Draft202012Validator(schema, registry=Registry()).validate(_routes_document())
+
+
+def test_the_embedded_report_schema_is_the_report_schema() -> None:
+    routes = _load("routes.schema.json")
+    assert routes["$defs"]["report"] == _load("report.schema.json")

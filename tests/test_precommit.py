@@ -1,13 +1,17 @@
 """The pre-commit hooks in .pre-commit-hooks.yaml, run by pre-commit itself on a scratch repo.
 
 The first test uses the manifest's hook as a `repo: local` hook with `language: system`, pointing
-at the installed command (no network). The network test uses this checkout as the hook
-repository at its HEAD commit, so pre-commit builds the hook's own environment from PyPI.
+at the installed command (no network). The network tests use this repository as users do: the
+documented `repo:` + `rev: vX.Y.Z` form against a clone holding the release tag (made here, in
+the clone, the way docs/releasing.md makes it), the hook repository at its HEAD commit, and
+flake8 with the plugin installed from a checkout path in `additional_dependencies`. pre-commit
+builds those environments from PyPI, hence the `network` marker.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,10 +88,10 @@ def _pre_commit(repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _assert_fails_then_passes(repo: Path, home: Path) -> None:
+def _assert_fails_then_passes(repo: Path, home: Path, hook: str = "async-pitfalls-lint") -> None:
     failing = _pre_commit(repo, home)
     assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "async-pitfalls-lint" in failing.stdout
+    assert hook in failing.stdout
     assert "Failed" in failing.stdout
     assert "app.py:10:5: APL101 time.sleep() in async route GET /report (report)" in failing.stdout
     (repo / "app.py").write_text(FIXED, encoding="utf-8")
@@ -116,9 +120,7 @@ def test_check_hook_as_a_local_system_hook(tmp_path: Path) -> None:
 
 @pytest.mark.network
 def test_check_hook_from_this_repository(tmp_path: Path) -> None:
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=CHECKOUT, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    head = _head()
     committed = subprocess.run(
         ["git", "cat-file", "-e", f"{head}:.pre-commit-hooks.yaml"], cwd=CHECKOUT, check=False
     )
@@ -128,3 +130,86 @@ def test_check_hook_from_this_repository(tmp_path: Path) -> None:
     }
     repo = _scratch_repo(tmp_path, config)
     _assert_fails_then_passes(repo, tmp_path / "pre-commit-home")
+
+
+def _head() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=CHECKOUT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _tagged_clone(tmp_path: Path) -> tuple[Path, str]:
+    """A clone of this repository at HEAD with the release tag of HEAD's version, made as
+    docs/releasing.md says (`git tag -a vX.Y.Z`)."""
+    clone = tmp_path / "async-pitfalls-lint"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--no-checkout", str(CHECKOUT), str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    _git(clone, "checkout", "--quiet", "--detach", _head())
+    init = (clone / "src" / "async_pitfalls_lint" / "__init__.py").read_text(encoding="utf-8")
+    version = re.search(r'^__version__ = "([^"]+)"$', init, re.M)
+    assert version is not None
+    tag = f"v{version.group(1)}"
+    subprocess.run(["git", "tag", "-d", tag], cwd=clone, capture_output=True, check=False)
+    _git(
+        clone,
+        "-c",
+        "user.name=Release",
+        "-c",
+        "user.email=release@example.com",
+        "tag",
+        "-a",
+        tag,
+        "-m",
+        f"async-pitfalls-lint {version.group(1)}",
+    )
+    return clone, tag
+
+
+@pytest.mark.network
+def test_both_hooks_from_a_tagged_clone(tmp_path: Path) -> None:
+    """`repo: <clone>` + `rev: v<version>` with both hooks: the check hook reports the blocking
+    call and fails, the fix hook fixes it (pre-commit fails the run because it changed a file);
+    after staging the fix, both pass."""
+    clone, tag = _tagged_clone(tmp_path)
+    config = {
+        "repos": [
+            {
+                "repo": str(clone),
+                "rev": tag,
+                "hooks": [{"id": "async-pitfalls-lint"}, {"id": "async-pitfalls-lint-fix"}],
+            }
+        ]
+    }
+    repo = _scratch_repo(tmp_path, config)
+    home = tmp_path / "pre-commit-home"
+    failing = _pre_commit(repo, home)
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert "app.py:10:5: APL101 time.sleep() in async route GET /report (report)" in failing.stdout
+    assert "files were modified by this hook" in failing.stdout
+    assert (repo / "app.py").read_text(encoding="utf-8") == FIXED
+    _git(repo, "add", "app.py")
+    passing = _pre_commit(repo, home)
+    assert passing.returncode == 0, passing.stdout + passing.stderr
+    assert passing.stdout.count("Passed") == 2, passing.stdout
+
+
+@pytest.mark.network
+def test_flake8_with_the_plugin_from_a_checkout_path(tmp_path: Path) -> None:
+    """flake8 in a pre-commit environment with `additional_dependencies` holding an absolute path
+    to a checkout (the form docs/usage.md gives until the package is published). A `repo: local`
+    python hook installs them exactly as flake8's own hook repository would."""
+    clone, _ = _tagged_clone(tmp_path)
+    hook = {
+        "id": "flake8",
+        "name": "flake8",
+        "entry": "flake8",
+        "language": "python",
+        "types": ["python"],
+        "args": ["--select=APL"],
+        "additional_dependencies": ["flake8>=6", str(clone)],
+    }
+    repo = _scratch_repo(tmp_path, {"repos": [{"repo": "local", "hooks": [hook]}]})
+    _assert_fails_then_passes(repo, tmp_path / "pre-commit-home", hook="flake8")

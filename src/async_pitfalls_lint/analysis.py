@@ -17,8 +17,9 @@ from async_pitfalls_lint.checks import OFFLOADING_CHECKS, CheckContext
 from async_pitfalls_lint.config import Settings, clear_root_cache
 from async_pitfalls_lint.environment import find_environment
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, Ref, ref_text
-from async_pitfalls_lint.files import clear_walk_cache
+from async_pitfalls_lint.files import clear_walk_cache, display_path
 from async_pitfalls_lint.fixes import attach_fixes
+from async_pitfalls_lint.fixes.layout import clear_line_length_cache
 from async_pitfalls_lint.knowledge import KnowledgeBase, build_knowledge
 from async_pitfalls_lint.libraries import LibraryIndex
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, Span
@@ -77,6 +78,7 @@ class Analysis:
             self.kb,
             self.settings.max_depth,
             self.catalog.severity(),
+            self.settings.max_candidates,
             libraries=self.libraries,
         )
         self._texts: dict[str, str] = {}
@@ -139,7 +141,9 @@ class Analysis:
             if classified.kind == "blocking":
                 if self._covered(path, function, site, classified):
                     continue
-                findings.append(self._direct_finding(display, site, classified, scope))
+                findings.append(
+                    self._direct_finding(display, site, classified, scope, reason, function)
+                )
                 blocking.append(CallFinding(site, classified))
             elif classified.kind == "helper" and classified.chain is not None:
                 findings.append(
@@ -215,13 +219,23 @@ class Analysis:
         return False
 
     def _direct_finding(
-        self, display: str, site: CallSite, found: Classified, scope: str
+        self,
+        display: str,
+        site: CallSite,
+        found: Classified,
+        scope: str,
+        reason: Reason,
+        function: FunctionFacts,
     ) -> Finding:
         assert found.entry is not None
         category = found.entry.category
         rule = self.catalog[self.catalog.code_for("blocking-call", category)]
         callee = describe_callee(site, found.provenance or found.resolved)
-        alternative = found.entry.alternative or self.catalog.categories[category].alternative
+        info = self.catalog.categories[category]
+        alternative = info.alternative_for(found.entry.alternative, found.entry.gil)
+        plain_def = found.entry.plain_def if found.entry.alternative else info.plain_def
+        if plain_def and reason.is_handler and reason.handler.can_be_plain_def:
+            alternative += f", or make {_short(function.qualname)} a plain `def`"
         message = rule.render(callee=callee, scope=scope, alternative=alternative)
         return Finding(display, rule.code, message, _span(site), category, callee=found.resolved)
 
@@ -239,8 +253,11 @@ class Analysis:
         rule = self.catalog[self.catalog.code_for("blocking-helper", category)]
         helper = ref_text(site.callee)
         last = chain.steps[-1]
-        names = " → ".join([helper, *(step.label for step in chain.steps)])
-        chain_text = f"{names} at {last.path}:{last.line}"
+        names = " → ".join([chain.entered_by(helper), *(step.label for step in chain.steps)])
+        # The blocking call's file as reports show paths (relative to the working folder), not
+        # relative to the project root: the same whichever marker (.git, pyproject.toml) made it.
+        where = display_path(os.path.join(self.project.root, last.path))
+        chain_text = f"{names} at {where}:{last.line}"
         category_info = self.catalog.categories[category]
         if site.property_read:
             helper = f"property {helper}"
@@ -251,10 +268,9 @@ class Analysis:
             )
         else:
             helper = f"{helper}()"
-            alternative = category_info.helper_alternative.format(
-                helper=self._callee_source(path, site)
-            )
-        if reason.is_handler and reason.handler.kind in ("route", "dependency"):
+            advice = category_info.advice(chain.entry.gil)  # to_thread only if it frees the GIL
+            alternative = advice.helper_alternative.format(helper=self._callee_source(path, site))
+        if reason.is_handler and reason.handler.can_be_plain_def:
             alternative += f" or make {_short(function.qualname)} a plain def"
         doing = _doing(category_info.doing, chain, category)
         message = rule.render(
@@ -286,6 +302,8 @@ def describe_callee(site: CallSite, resolved: str) -> str:
     callee = site.callee
     if callee is not None and callee[0] == "a" and callee[2] == "__enter__":
         return f"with {ref_text(callee[1])} ({resolved.removesuffix('.__enter__')})"
+    if callee is not None and callee[0] == "a" and callee[2] == "__iter__" and site.implicit:
+        return f"iterating {ref_text(callee[1])} ({resolved.removesuffix('.__iter__')})"
     text = ref_text(callee)
     if resolved and resolved != text and not resolved.endswith("." + text):
         return f"{text}() ({resolved})"
@@ -323,3 +341,4 @@ def reset_analyses() -> None:
     _ANALYSES.clear()
     clear_walk_cache()
     clear_root_cache()
+    clear_line_length_cache()

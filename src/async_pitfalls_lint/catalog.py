@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -14,6 +15,14 @@ FIX_KINDS = ("none", "safe", "unsafe")
 
 
 @dataclass(frozen=True)
+class Advice:
+    """What to do instead, for a direct call and for a project helper (`{helper}`)."""
+
+    alternative: str
+    helper_alternative: str
+
+
+@dataclass(frozen=True)
 class Category:
     key: str
     title: str
@@ -21,6 +30,21 @@ class Category:
     alternative: str
     helper_alternative: str
     severity: int
+    by_gil: Mapping[str, Advice] = field(default_factory=dict)  # CPU work: advice per GIL behaviour
+
+    def advice(self, gil: str = "") -> Advice:
+        """The advice for work that holds or releases the GIL (the category's default otherwise)."""
+        return self.by_gil.get(gil) or Advice(self.alternative, self.helper_alternative)
+
+    def alternative_for(self, entry_alternative: str, gil: str = "") -> str:
+        """A knowledge-base entry's alternative, with `{offload}` filled in by the GIL advice;
+        the category's own alternative when the entry has none."""
+        offload = self.advice(gil).alternative
+        if not entry_alternative:
+            return offload
+        return entry_alternative.replace("{offload}", offload)
+
+    plain_def: bool = False  # making the route or dependency a plain `def` is also a remedy
 
 
 @dataclass(frozen=True)
@@ -104,6 +128,13 @@ def _rule_from(raw: dict[str, Any]) -> Rule:
     )
 
 
+def _advice_by_gil(raw: Mapping[str, Any]) -> dict[str, Advice]:
+    return {
+        str(gil): Advice(str(value["alternative"]), str(value["helper_alternative"]))
+        for gil, value in raw.items()
+    }
+
+
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     data = load_package_data("rules.toml")
@@ -115,6 +146,8 @@ def load_catalog() -> Catalog:
             str(value["alternative"]),
             str(value["helper_alternative"]),
             int(value["severity"]),
+            _advice_by_gil(value.get("gil", {})),
+            bool(value.get("plain_def", False)),
         )
         for key, value in data["categories"].items()
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,10 +29,10 @@ from async_pitfalls_lint.config import (
 )
 from async_pitfalls_lint.explain import render_rule_terminal, render_rules_table
 from async_pitfalls_lint.fixes.apply import fix_paths
-from async_pitfalls_lint.inventory import build_inventory
+from async_pitfalls_lint.inventory import build_inventory, source_roots_of
 from async_pitfalls_lint.output import FORMATS
-from async_pitfalls_lint.output.routes import render_json, render_table
-from async_pitfalls_lint.output.text import format_finding
+from async_pitfalls_lint.output.routes import render_json, render_table, roots_text
+from async_pitfalls_lint.output.text import format_finding, root_causes_text
 from async_pitfalls_lint.report import Report
 from async_pitfalls_lint.runner import StdinInput, check_files, default_jobs
 from async_pitfalls_lint.runtime.confirmation import RuntimeConfirmation, confirm_findings
@@ -149,7 +150,8 @@ def add_project_options(parser: argparse.ArgumentParser) -> None:
         "--verbose",
         "-v",
         action="store_true",
-        help="also say, for each project, what its analysis was based on",
+        help="also say on stderr what each project's analysis was based on: source roots and "
+        "the environment library inference read",
     )
 
 
@@ -249,9 +251,13 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.statistics and args.format != "text":
         stderr.write(statistics_text(report))
     if args.verbose:
+        roots = source_roots_of(paths, settings)
+        print(f"{PROG}: {roots_text(roots)}", file=stderr)
         for info in report.projects:
             print(f"{PROG}: project {info.root}: libraries: {info.libraries}", file=stderr)
     if not args.quiet:
+        if args.format == "text":
+            stderr.write(root_causes_text(report.root_causes()))
         print(summary_line(report), file=stderr)
         if report.runtime is not None:
             print(f"{PROG}: {runtime_summary(report.runtime)}", file=stderr)
@@ -430,18 +436,33 @@ def run_routes(args: argparse.Namespace, stdout: TextIO, _stderr: TextIO) -> int
     if args.format == "json":
         rendered = render_json(inventory)
     else:
-        colour = args.output_file is None and _colour(args.color, stdout)
-        rendered = render_table(inventory, colour=colour)
+        to_terminal = args.output_file is None and _isatty(stdout)
+        colour = _colour(args.color, stdout if args.output_file is None else None)
+        rendered = render_table(inventory, colour=colour, width=_table_width(to_terminal))
     _emit(rendered, args.output_file, stdout)
     return EXIT_CLEAN
 
 
-def _colour(choice: str, stream: TextIO) -> bool:
+def _colour(choice: str, stream: TextIO | None) -> bool:
+    """`--color always|never` decide; with `auto`, NO_COLOR (set and not empty) turns colour
+    off, FORCE_COLOR (set, not empty and not 0/false) turns it on, and otherwise a terminal
+    gets colour (a file never does)."""
     if choice != "auto":
         return choice == "always"
     if os.environ.get("NO_COLOR"):
         return False
-    return _isatty(stream)
+    force = os.environ.get("FORCE_COLOR", "")
+    if force and force.lower() not in ("0", "false"):
+        return True
+    return stream is not None and _isatty(stream)
+
+
+def _table_width(to_terminal: bool) -> int | None:
+    """The width the routes table must fit on a terminal (COLUMNS, when set, wins, as for
+    every terminal program); a pipe or a file gets every cell whole."""
+    if not to_terminal:
+        return None
+    return max(40, shutil.get_terminal_size((100, 24)).columns)
 
 
 # -- entry point -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from async_pitfalls_lint.knowledge import CATEGORIES
 
 SCOPES = ("fastapi", "all")
 DEFAULT_MAX_DEPTH = 10
+DEFAULT_MAX_CANDIDATES = 8
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 CODE_SELECTOR = re.compile(r"^APL\d{0,3}$")
 PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -42,13 +43,14 @@ class Settings:
     allow: tuple[str, ...] = ()
     route_decorators: tuple[str, ...] = ()
     max_depth: int = DEFAULT_MAX_DEPTH
+    max_candidates: int = DEFAULT_MAX_CANDIDATES
     cache_dir: str | None = None
     cache: bool = True
     exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     project_root: str | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
-    source_roots: tuple[str, ...] = ()
+    source_roots: tuple[str, ...] | None = None  # None: detected (roots.py); set: exactly these
     infer_libraries: bool = True
     python: str | None = None  # the application's interpreter or environment folder
     source: str = ""  # the file the settings were read from, for messages
@@ -70,6 +72,7 @@ _FIELD_KEYS = {
     "allow": "allow",
     "route-decorators": "route_decorators",
     "max-depth": "max_depth",
+    "max-candidates": "max_candidates",
     "cache-dir": "cache_dir",
     "cache": "cache",
     "exclude": "exclude",
@@ -110,7 +113,7 @@ def _convert(field_name: str, key: str, value: Any, source: str) -> Any:
         return tuple(_string_list(value, where))
     if field_name == "extra_blocking":
         return validate_extra_blocking(value, where)
-    if field_name in ("max_depth", "max_file_size"):
+    if field_name in ("max_depth", "max_candidates", "max_file_size"):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ConfigError(f"{where} must be a positive integer, not {value!r}")
         return value
@@ -217,7 +220,7 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
         settings = settings.replace(cache_dir=os.fspath(base / settings.cache_dir))
     if settings.python is not None:
         settings = settings.replace(python=os.fspath(base / os.path.expanduser(settings.python)))
-    if settings.source_roots:
+    if settings.source_roots is not None:
         roots = tuple(os.path.normpath(os.fspath(base / root)) for root in settings.source_roots)
         settings = settings.replace(source_roots=roots)
     return settings

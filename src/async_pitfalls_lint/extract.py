@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 
@@ -49,6 +49,14 @@ _CONSUMERS = frozenset(
     {"list", "tuple", "set", "frozenset", "sorted", "sum", "min", "max", "any", "all", "dict"}
 )
 _OPTIONAL_WRAPPERS = frozenset({"Optional", "Final", "ClassVar", "Required", "NotRequired"})
+# `dict[str, Model]`: indexing, `.get()` and `.values()` give a Model.
+_MAPPINGS = frozenset(
+    {"dict", "Dict", "Mapping", "MutableMapping", "DefaultDict", "defaultdict", "OrderedDict"}
+)
+# Statements after which the rest of their block never runs (exact types: libcst's abstract
+# node classes make isinstance slow, and this runs for every statement).
+_BLOCK_ENDS = frozenset({cst.Return, cst.Raise, cst.Break, cst.Continue})
+_SIMPLE_LINES = frozenset({cst.SimpleStatementLine, cst.SimpleStatementSuite})
 # `list[Image]`: iterating or indexing gives an Image.
 _COLLECTIONS = frozenset(
     {
@@ -74,6 +82,7 @@ DECORATOR_NAMES = frozenset(
     {
         "get", "post", "put", "patch", "delete", "options", "head", "trace", "api_route",
         "route", "websocket", "websocket_route", "middleware", "exception_handler", "on_event",
+        "on", "event",  # python-socketio: `sio.on("chat")(handler)`
     }
 )  # fmt: skip
 REGISTRATION_NAMES = frozenset(
@@ -82,6 +91,7 @@ REGISTRATION_NAMES = frozenset(
         "add_exception_handler", "add_event_handler", "add_middleware", "Route",
         "WebSocketRoute", "APIRoute", "APIWebSocketRoute", "Middleware", "FastAPI",
         "Starlette", "APIRouter", "Router", "include_router", "mount", "Mount",
+        "on",  # python-socketio: `sio.on("chat", handler)`
     }
 )  # fmt: skip
 
@@ -145,13 +155,23 @@ class Extractor:
         self.facts = ModuleFacts()
         self._scopes: list[_Scope] = [_Scope("module", "", "")]
         self._sink: list[CallSite] = self.facts.calls
-        self._shadowed: list[frozenset[str]] = []
+        # Names bound by enclosing lambdas (unknown) and comprehensions (their elements).
+        self._shadowed: list[dict[str, Ref | None]] = []
         self._awaited: cst.CSTNode | None = None
         self._chain_base: cst.CSTNode | None = None
         self._callee: cst.CSTNode | None = None  # the `func` of the call being extracted
         self._site_by_node: dict[int, CallSite] = {}
         self._genexp_depth = 0
         self._type_checking = 0
+        # Blocks (if/else branches, loop and try bodies) open around the current statement, and
+        # the block of every assignment to a function's locals: an assignment in an enclosing
+        # block hides the earlier ones from the uses after it.
+        self._block_path: tuple[int, ...] = ()
+        self._blocks_opened = 0
+        self._local_blocks: dict[str, dict[str, list[tuple[int, ...]]]] = {}
+        # What is known to hold where the current statement runs: ("done", future) after a
+        # `fut.done()` test, ("g", ...) guards on the function's parameters.
+        self._conditions: list[Ref] = []
         # (node where the site starts, node where it ends, node where its callee ends, site)
         self._site_nodes: list[tuple[cst.CSTNode, cst.CSTNode, cst.CSTNode, CallSite]] = []
         self._def_nodes: list[tuple[cst.CSTNode, FunctionFacts, int]] = []
@@ -174,6 +194,10 @@ class Extractor:
             cst.DictComp: self._comprehension,
             cst.NamedExpr: self._walrus,
             cst.Yield: self._yield,
+            cst.IfExp: self._if_expression,
+            cst.BooleanOperation: self._boolean,
+            cst.Integer: self._number,
+            cst.Float: self._number,
         }
         self._stmt_handlers: dict[type, Callable[[Any], None]] = {
             cst.SimpleStatementLine: self._simple_line,
@@ -249,6 +273,8 @@ class Extractor:
                 self.facts.bindings.setdefault(name, []).append(value)
             else:
                 scope.function.locals.setdefault(name, []).append(value)
+                blocks = self._local_blocks.setdefault(scope.function.qualname, {})
+                blocks.setdefault(name, []).append(self._block_path)
         elif scope.kind == "class":
             assert scope.class_facts is not None
             scope.class_facts.attributes.setdefault(name, []).append(value)
@@ -271,6 +297,8 @@ class Extractor:
                     item = items[position]
                 elif value is not None and value[0] == "c":
                     item = ("ti", value, position)  # `a, b = f()`: what f returns at position
+                elif value is not None:
+                    item = ("ix", value, position)  # `for path, handler in routes`
                 inner = element.value
                 if isinstance(inner, cst.StarredElement):
                     inner = inner.value
@@ -307,18 +335,28 @@ class Extractor:
     def _body(self, statements: Iterable[cst.CSTNode]) -> None:
         handlers = self._stmt_handlers
         items = list(statements)
-        for index, statement in enumerate(items):
-            handler = handlers.get(type(statement))
-            if handler is not None:
-                handler(statement)
-            else:
-                self._generic(statement)
-            target = _cache_hit_return(statement)
-            if target is not None and _assigns(items[index + 1 :], target):
-                # `if X is not None: return X` then the code filling X: run once per cache.
-                with self._memoising():
-                    self._body(items[index + 1 :])
-                return
+        known = len(self._conditions)
+        try:
+            for index, statement in enumerate(items):
+                handler = handlers.get(type(statement))
+                if handler is not None:
+                    handler(statement)
+                else:
+                    self._generic(statement)
+                if _ends_block(statement):
+                    break  # what follows an unconditional return or raise never runs
+                if type(statement) is cst.If:
+                    # `if not cache: return x` (or `if not fut.done(): raise ...`): the rest of
+                    # the block runs only when the test failed.
+                    self._conditions.extend(self._after_early_exit(statement))
+                target = _cache_hit_return(statement)
+                if target is not None and _assigns(items[index + 1 :], target):
+                    # `if X is not None: return X` then the code filling X: run once per cache.
+                    with self._memoising():
+                        self._body(items[index + 1 :])
+                    return
+        finally:
+            del self._conditions[known:]
 
     @contextmanager
     def _memoising(self) -> Iterator[None]:
@@ -335,7 +373,88 @@ class Extractor:
                 site.memoised = True
 
     def _block(self, block: cst.BaseSuite) -> None:
-        self._body(block.body)
+        saved = self._block_path
+        self._blocks_opened += 1
+        self._block_path = (*saved, self._blocks_opened)
+        try:
+            self._body(block.body)
+        finally:
+            self._block_path = saved
+
+    def _after_early_exit(self, node: cst.If) -> list[Ref]:
+        body = node.body.body
+        if node.orelse is not None or not body or not _ends_block(body[-1]):
+            return []
+        return self._test_conditions(node.test, negated=True)
+
+    def _block_under(self, block: cst.BaseSuite, conditions: list[Ref]) -> None:
+        known = len(self._conditions)
+        self._conditions.extend(conditions)
+        try:
+            self._block(block)
+        finally:
+            del self._conditions[known:]
+
+    # -- conditions -----------------------------------------------------------------------------
+    def _test_conditions(self, test: cst.BaseExpression, negated: bool = False) -> list[Ref]:
+        """What holds in the branch a test selects: futures known done, parameter guards."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return self._test_conditions(test.expression, not negated)
+        if isinstance(test, cst.BooleanOperation):
+            both = (
+                isinstance(test.operator, cst.Or) if negated else isinstance(test.operator, cst.And)
+            )
+            if not both:
+                return []  # one side or the other: nothing certain
+            return [
+                *self._test_conditions(test.left, negated),
+                *self._test_conditions(test.right, negated),
+            ]
+        future = _done_receiver(test)
+        if future is not None:
+            return [] if negated else [("done", future)]
+        guard = self._guard(test)
+        if guard is None:
+            return []
+        if negated:
+            guard = (guard[0], guard[1], _NEGATED_TESTS[guard[2]], guard[3])
+        return [guard]
+
+    def _guard(self, test: cst.BaseExpression) -> Ref | None:
+        """`cache`, `mode == "fast"`, `x is None`, for a parameter of the current function."""
+        name: str | None = None
+        kind = "truthy"
+        literal: Any = None
+        if isinstance(test, cst.Name):
+            name = test.value
+        elif (
+            isinstance(test, cst.Comparison)
+            and isinstance(test.left, cst.Name)
+            and len(test.comparisons) == 1
+        ):
+            comparison = test.comparisons[0]
+            operator = type(comparison.operator)
+            known, literal = _literal_value(comparison.comparator)
+            if known and operator in _COMPARISON_TESTS:
+                name = test.left.value
+                kind = _COMPARISON_TESTS[operator]
+        function = self._current_function()
+        if name is None or function is None or function.param(name) is None:
+            return None
+        if name in function.locals:
+            return None  # reassigned before the test: not the value the caller passed
+        if name not in function.guarded:
+            function.guarded.append(name)
+        return ("g", name, kind, literal)
+
+    def _guards(self) -> tuple[Ref, ...]:
+        return tuple(condition for condition in self._conditions if condition[0] == "g")
+
+    def _is_settled(self, func: cst.BaseExpression) -> bool:
+        if not isinstance(func, cst.Attribute) or func.attr.value not in ("result", "exception"):
+            return False
+        future = _dotted(func.value)
+        return future is not None and ("done", future) in self._conditions
 
     def _simple_line(self, line: cst.SimpleStatementLine | cst.SimpleStatementSuite) -> None:
         self._body(line.body)
@@ -424,29 +543,39 @@ class Extractor:
                 self._generic_child(node.orelse)
             return
         current: cst.If | None = node
+        failed: list[Ref] = []  # what holds once the tests so far failed (elif, else)
         while current is not None:
             type_checking = _dotted(current.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
             self.expr(current.test)
-            if type_checking:
-                self._type_checking += 1
-                self._block(current.body)
-                self._type_checking -= 1
-            elif _cache_miss_filled(current):
-                with self._memoising():
-                    self._block(current.body)
-            else:
-                self._block(current.body)
-            orelse = current.orelse
-            if isinstance(orelse, cst.If):
-                current = orelse
-            else:
-                if orelse is not None:
-                    self._block(orelse.body)
-                current = None
+            known = len(self._conditions)
+            self._conditions.extend(failed)
+            try:
+                passed = self._test_conditions(current.test)
+                if type_checking:
+                    self._type_checking += 1
+                    self._block_under(current.body, passed)
+                    self._type_checking -= 1
+                elif _cache_miss_filled(current):
+                    with self._memoising():
+                        self._block_under(current.body, passed)
+                else:
+                    self._block_under(current.body, passed)
+                negated = self._test_conditions(current.test, negated=True)
+                failed = [*failed, *negated]
+                orelse = current.orelse
+                if isinstance(orelse, cst.If):
+                    current = orelse
+                else:
+                    if orelse is not None:
+                        self._block_under(orelse.body, negated)
+                    current = None
+            finally:
+                del self._conditions[known:]
 
     def _for(self, node: cst.For) -> None:
         iterable = self.expr(node.iter)
-        self._mark_consumed(node.iter)
+        if node.asynchronous is None:
+            self._iterated(node.iter, iterable)
         items = ("it", iterable) if iterable is not None and node.asynchronous is None else None
         self._bind_target(node.target, items)
         if node.asynchronous is not None:
@@ -501,8 +630,21 @@ class Extractor:
         if site is not None:
             site.consumed = True
 
+    def _iterated(self, node: cst.CSTNode, iterable: Ref | None) -> None:
+        """Iterated synchronously right here: a call's result is consumed; a name or attribute
+        gets an implicit `__iter__` call (iterating a Django QuerySet runs its query)."""
+        if id(node) in self._site_by_node:
+            self._mark_consumed(node)
+        elif iterable is not None and iterable[0] in ("n", "a", "s"):
+            site = CallSite(("a", iterable, "__iter__"), (), (), False, implicit=True)
+            site.consumed = True
+            site.guards = self._guards()
+            self._sink.append(site)
+            self._site_nodes.append((node, node, node, site))
+
     def _implicit_call(self, node: cst.CSTNode, callee: Ref, awaited: bool) -> None:
         site = CallSite(callee, (), (), awaited, in_with_item=True, implicit=True)
+        site.guards = self._guards()
         self._sink.append(site)
         self._site_nodes.append((node, node, node, site))
 
@@ -565,11 +707,14 @@ class Extractor:
             function.returns = self.type_ref(node.returns.annotation, unwrap_generators=True)
         self._scopes.append(_Scope("function", qualname, lookup_parent, function=function))
         saved_sink, saved_shadow = self._sink, self._shadowed
+        saved_path, saved_conditions = self._block_path, self._conditions
         self._sink, self._shadowed = function.calls, []
+        self._block_path, self._conditions = (), []
         try:
             self._block(node.body)
         finally:
             self._sink, self._shadowed = saved_sink, saved_shadow
+            self._block_path, self._conditions = saved_path, saved_conditions
             self._scopes.pop()
 
     def _parameters(
@@ -665,18 +810,36 @@ class Extractor:
         if name == "None":
             return ("none",)
         if name in ("True", "False"):
-            return None
-        for shadow in self._shadowed:
+            return ("lit", name == "True")
+        for shadow in reversed(self._shadowed):
             if name in shadow:
-                return None
+                return shadow[name]
         function = self._current_function()
         if function is not None:
             bound = function.locals.get(name)
             if bound:
                 # Remember how many assignments precede this use: a later `client = Llama()`
-                # must not blur `client = Redis()` for the calls in between.
-                return ("n", self._scope.id, name, len(bound))
+                # must not blur `client = Redis()` for the calls in between; and the last one
+                # that always runs before it hides those before it.
+                preceding = len(bound)
+                first = self._reaching_from(function, name, preceding)
+                if first:
+                    return ("n", self._scope.id, name, preceding, first)
+                return ("n", self._scope.id, name, preceding)
         return ("n", self._scope.id, name)
+
+    def _reaching_from(self, function: FunctionFacts, name: str, preceding: int) -> int:
+        """The index of the last assignment, among the first `preceding`, made in a block that
+        encloses the current statement (so it always runs before it); 0 if none is."""
+        blocks = self._local_blocks.get(function.qualname, {}).get(name, [])
+        offset = preceding - len(blocks)  # `self`, bound by the signature, has no block
+        here = self._block_path
+        for index in range(preceding - 1, 0, -1):
+            position = index - offset
+            block = blocks[position] if position >= 0 else ()
+            if here[: len(block)] == block:
+                return index
+        return 0
 
     def _attribute(self, node: cst.Attribute) -> Ref | None:
         called = self._callee is node
@@ -694,6 +857,7 @@ class Extractor:
         if node.attr.value.startswith("__"):
             return
         site = CallSite(ref, (), (), False, implicit=True, property_read=True)
+        site.guards = self._guards()
         function.property_reads.append(site)
         self._site_nodes.append((node, node, node, site))
 
@@ -722,9 +886,14 @@ class Extractor:
             elif not arg.star:
                 args.append(value)
         site = CallSite(callee, tuple(args), tuple(kwargs), awaited)
+        site.splat = any(arg.star for arg in node.args)
+        site.guards = self._guards()
+        site.settled = self._is_settled(node.func)
         self._site_by_node[id(node)] = site
         if node.args and _consumes_first_argument(node.func):
-            self._mark_consumed(node.args[0].value)
+            first = node.args[0]
+            positional = first.keyword is None and not first.star and bool(args)
+            self._iterated(first.value, args[0] if positional else None)
         site.chain_base = chain_base
         site.in_genexp = self._genexp_depth > 0
         self._sink.append(site)
@@ -772,6 +941,24 @@ class Extractor:
             return None
         return ("str", value) if isinstance(value, str) else None
 
+    def _if_expression(self, node: cst.IfExp) -> Ref | None:
+        self.expr(node.test)
+        return ("alt", (self.expr(node.body), self.expr(node.orelse)))
+
+    def _boolean(self, node: cst.BooleanOperation) -> Ref | None:
+        left = self.expr(node.left)
+        right = self.expr(node.right)
+        if isinstance(node.operator, cst.Or):
+            return ("alt", (left, right))  # `client or Client()`
+        return right  # `enabled and Client()`: the client, or a false value
+
+    def _number(self, node: cst.Integer | cst.Float) -> Ref | None:
+        text = node.value.replace("_", "")
+        try:  # cheaper than `evaluated_value`, which compiles the literal
+            return ("lit", int(text, 0) if isinstance(node, cst.Integer) else float(text))
+        except ValueError:
+            return None
+
     def _sequence(self, node: cst.List | cst.Tuple | cst.Set) -> Ref | None:
         items: list[Ref | None] = []
         for element in node.elements:
@@ -803,7 +990,7 @@ class Extractor:
         function = self._current_function()
         saved_sink = self._sink
         self._sink = function.lambda_calls if function is not None else []
-        self._shadowed.append(frozenset(names))
+        self._shadowed.append(dict.fromkeys(names))
         try:
             self.expr(node.body)
         finally:
@@ -821,16 +1008,24 @@ class Extractor:
         return self._comprehension_body(node)
 
     def _comprehension_body(self, node: Any) -> Ref | None:
-        names: set[str] = set()
+        bound: dict[str, Ref | None] = {}
         comp: cst.CompFor | None = node.for_in
-        first = True
         while comp is not None:
-            iterable = self.expr(comp.iter) if first else None
-            _collect_names(comp.target, names)
-            self._shadowed.append(frozenset(names))
-            if not first:
+            # The first iterable is evaluated outside; later ones see the earlier targets.
+            self._shadowed.append(dict(bound))
+            try:
                 iterable = self.expr(comp.iter)
-            self._mark_consumed(comp.iter)
+            finally:
+                self._shadowed.pop()
+            synchronous = comp.asynchronous is None
+            _bind_names(
+                comp.target,
+                ("it", iterable) if iterable is not None and synchronous else None,
+                bound,
+            )
+            self._shadowed.append(dict(bound))
+            if synchronous:
+                self._iterated(comp.iter, iterable)
             for condition in comp.ifs:
                 self.expr(condition.test)
             self._shadowed.pop()
@@ -839,9 +1034,8 @@ class Extractor:
                 if iterable is not None:
                     self._implicit_call(comp.iter, ("a", iterable, "__aiter__"), False)
                     self._implicit_call(comp.iter, ("a", iterable, "__anext__"), True)
-            first = False
             comp = comp.inner_for_in
-        self._shadowed.append(frozenset(names))
+        self._shadowed.append(bound)
         try:
             if isinstance(node, cst.DictComp):
                 self.expr(node.key)
@@ -881,11 +1075,7 @@ class Extractor:
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
             left = self.type_ref(node.left, unwrap_generators)
             right = self.type_ref(node.right, unwrap_generators)
-            if left == ("none",):
-                return right
-            if right == ("none",):
-                return left
-            return None
+            return _type_union([left, right])
         if isinstance(node, cst.Subscript):
             return self._subscript_type(node, unwrap_generators)
         self.expr(node)
@@ -913,9 +1103,11 @@ class Extractor:
         if base_name in _OPTIONAL_WRAPPERS:
             return self.type_ref(elements[0], unwrap_generators)
         if base_name == "Union":
-            refs = [self.type_ref(element, unwrap_generators) for element in elements]
-            kept = [ref for ref in refs if ref != ("none",)]
-            return kept[0] if len(kept) == 1 else None
+            return _type_union([self.type_ref(element, unwrap_generators) for element in elements])
+        if base_name in _MAPPINGS and len(elements) == 2:
+            self.expr(elements[0])
+            value_type = self.type_ref(elements[1], unwrap_generators)
+            return ("cmap", value_type) if value_type is not None else None
         if unwrap_generators and base_name in _GENERATOR_WRAPPERS:
             for element in elements[1:]:
                 self.expr(element)
@@ -945,6 +1137,82 @@ class Extractor:
             return self.type_ref(parsed, unwrap_generators)
         finally:
             self._sink = saved_sink
+
+
+def _type_union(refs: list[Ref | None]) -> Ref | None:
+    """`A | B | None`: every type the annotation allows (`None` and unknown types left out)."""
+    members: list[Ref] = []
+    for ref in refs:
+        for member in ref[1] if ref is not None and ref[0] == "tu" else (ref,):
+            if member is not None and member != ("none",) and member not in members:
+                members.append(member)
+    if not members:
+        return None
+    return members[0] if len(members) == 1 else ("tu", tuple(members))
+
+
+_COMPARISON_TESTS: dict[type, str] = {
+    cst.Equal: "eq", cst.Is: "eq", cst.NotEqual: "ne", cst.IsNot: "ne",
+}  # fmt: skip
+_NEGATED_TESTS = {"truthy": "falsy", "falsy": "truthy", "eq": "ne", "ne": "eq"}
+
+
+def _literal_value(node: cst.BaseExpression) -> tuple[bool, Any]:
+    """(True, value) for `None`, `True`, `False`, numbers and plain strings."""
+    if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
+        return True, {"None": None, "True": True, "False": False}[node.value]
+    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)):
+        try:
+            value = node.evaluated_value
+        except Exception:  # malformed escapes are the parser's business, not ours
+            return False, None
+        return isinstance(value, (str, int, float)), value
+    return False, None
+
+
+def _done_receiver(test: cst.BaseExpression) -> str | None:
+    """`fut` in `fut.done()`."""
+    if (
+        isinstance(test, cst.Call)
+        and not test.args
+        and isinstance(test.func, cst.Attribute)
+        and test.func.attr.value == "done"
+    ):
+        return _dotted(test.func.value)
+    return None
+
+
+def _ends_block(statement: cst.CSTNode) -> bool:
+    """Whether the statements after this one never run: a return, raise, break or continue,
+    or an if/else or try/except whose every branch ends so."""
+    kind = type(statement)
+    if kind in _BLOCK_ENDS:
+        return True
+    if kind in _SIMPLE_LINES:
+        line = cast(cst.SimpleStatementLine, statement)
+        return any(type(small) in _BLOCK_ENDS for small in line.body)
+    if kind is cst.If:
+        return _if_ends(cast(cst.If, statement))
+    if kind is cst.Try:
+        node = cast(cst.Try, statement)
+        finished = _suite_ends(node.body) or (
+            node.orelse is not None and _suite_ends(node.orelse.body)
+        )
+        return finished and all(_suite_ends(handler.body) for handler in node.handlers)
+    return False
+
+
+def _if_ends(node: cst.If) -> bool:
+    orelse = node.orelse
+    if orelse is None or not _suite_ends(node.body):
+        return False
+    return _if_ends(orelse) if type(orelse) is cst.If else _suite_ends(orelse.body)
+
+
+def _suite_ends(suite: cst.BaseSuite) -> bool:
+    if type(suite) is cst.SimpleStatementSuite:
+        return _ends_block(suite)
+    return any(_ends_block(statement) for statement in suite.body)
 
 
 def _initialises_global_once(node: cst.If, globals_: set[str]) -> bool:
@@ -1052,6 +1320,21 @@ def _consumes_first_argument(func: cst.BaseExpression) -> bool:
 
 def _ignore(_node: cst.CSTNode) -> None:
     return None
+
+
+def _bind_names(target: cst.BaseExpression, value: Ref | None, into: dict[str, Ref | None]) -> None:
+    """The names a comprehension target binds, each to its part of the element."""
+    if isinstance(target, cst.Name):
+        into[target.value] = value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for position, element in enumerate(target.elements):
+            item = ("ix", value, position) if value is not None else None
+            if isinstance(element.value, cst.StarredElement):
+                _bind_names(element.value.value, None, into)
+            else:
+                _bind_names(element.value, item, into)
+    elif isinstance(target, cst.StarredElement):
+        _bind_names(target.value, None, into)
 
 
 def _collect_names(target: cst.BaseExpression, into: set[str]) -> None:

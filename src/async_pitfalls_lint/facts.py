@@ -3,7 +3,9 @@
 Values are symbolic references ("refs"), small tuples that name where a value comes from
 without resolving it: resolution needs other modules and happens later (see names.py).
 
-    ("n", scope, name)          a bare name, looked up from `scope` ("" = module)
+    ("n", scope, name)          a bare name, looked up from `scope` ("" = module); in a function,
+                                ("n", scope, name, preceding, first) keeps only the assignments
+                                `first:preceding` (those that can reach the use)
     ("a", base, attr)           attribute access
     ("c", callee, args, kws)    call result; args and kws hold refs of the arguments
     ("s", base, index)          subscript
@@ -15,7 +17,13 @@ without resolving it: resolution needs other modules and happens later (see name
     ("self", class) / ("cls", class)
     ("imp", level, dotted)      an import binding (level > 0 for relative imports)
     ("def", qualname) / ("class", qualname)   a function or class of this module
-    ("str", text), ("l", items), ("m", pairs), ("lam",), ("none",)
+    ("alt", refs)               one of several values (`a if c else b`, `a or b`)
+    ("ix", ref, position)       item `position` of a tuple (`for path, handler in routes`)
+    ("tu", types)               a union annotation (`A | B`, `Union[A, B]`)
+    ("coll", type)              a collection annotation; ("cmap", type) a mapping's value type
+    ("g", parameter, test, literal)   a guard: the call runs only when the parameter passes
+                                the test ("truthy", "falsy", "eq", "ne") against the literal
+    ("str", text), ("lit", value), ("l", items), ("m", pairs), ("lam",), ("none",)
 """
 
 from __future__ import annotations
@@ -57,6 +65,12 @@ class CallSite:
     # assigns X (a name, `self._x`, `cache[k]`), or after `if X is not None: return X`.
     # Library inference treats these as run once; project code is still reported.
     memoised: bool = False
+    # `fut.result()` (or `.exception()`) once `fut.done()` was checked: it returns at once.
+    settled: bool = False
+    # Conditions on the function's parameters under which the call runs (("g", ...) refs).
+    guards: tuple[Ref, ...] = ()
+    # Written with `*args` or `**kwargs`: argument positions and keywords are not all known.
+    splat: bool = False
 
     def arg(self, position: int, keyword: str | None = None) -> Ref | None:
         if keyword is not None:
@@ -104,6 +118,8 @@ class FunctionFacts:
     # Attribute reads in the body (`self.group`, `db.status`), kept apart from the calls: only
     # the classifier looks at them, for project properties whose getter blocks.
     property_reads: list[CallSite] = field(default_factory=list)
+    # Parameters that guards of its calls test (`if not cache:`), bound from call sites.
+    guarded: list[str] = field(default_factory=list)
 
     def param(self, name: str) -> Param | None:
         for param in self.params:

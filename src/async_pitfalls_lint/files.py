@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from async_pitfalls_lint.config import DEFAULT_EXCLUDES
+from async_pitfalls_lint.launchers import launch_kind
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 
@@ -19,6 +20,14 @@ class _Rule:
     regex: re.Pattern[str]
     negated: bool
     directory_only: bool
+
+
+def display_path(path: Path | str) -> str:
+    """How reports show a path: relative to the working folder ('/' separated) when inside it,
+    absolute otherwise, so every path of a report resolves the same way."""
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute, os.getcwd())
+    return absolute if relative.startswith("..") else relative.replace(os.sep, "/")
 
 
 def _glob_to_regex(glob: str) -> str:
@@ -144,14 +153,17 @@ def iter_python_files(
                 yield Path(root, os.path.relpath(path, os.path.abspath(root)))
 
 
-_WALKS: dict[tuple[str, tuple[str, ...], bool, tuple[str, ...]], list[str]] = {}
+_WalkKey = tuple[str, tuple[str, ...], bool, tuple[str, ...]]
+_WALKS: dict[_WalkKey, list[str]] = {}
+_LAUNCH_FILES: dict[_WalkKey, list[str]] = {}
 
 
 def _walked(
     root: str, excludes: tuple[str, ...], use_gitignore: bool, suffixes: tuple[str, ...]
 ) -> list[str]:
     """Every Python file under a folder, walked once per process (the CLI's walk and the
-    project's own scan are usually the same folder)."""
+    project's own scan are usually the same folder). The same walk notes the files that
+    start the application (Dockerfiles, Procfiles, ...: see launchers.py)."""
     key = (root, excludes, use_gitignore, suffixes)
     known = _WALKS.get(key)
     if known is None:
@@ -159,12 +171,22 @@ def _walked(
         if use_gitignore:
             for parent in _enclosing_repository_folders(root):
                 ignore.load(parent)
+        launch: list[str] = []
         known = [
             os.fspath(path)
-            for path in _walk(root, excludes, ignore, use_gitignore, suffixes, set())
+            for path in _walk(root, excludes, ignore, use_gitignore, suffixes, set(), launch)
         ]
         _WALKS[key] = known
+        _LAUNCH_FILES[key] = launch
     return known
+
+
+def iter_launch_files(root: Path, exclude: Iterable[str] = ()) -> list[str]:
+    """The files under `root` that may say how the application is started, found by the
+    same walk (and with the same excludes) as its Python files."""
+    key = (os.path.abspath(root), (*DEFAULT_EXCLUDES, *exclude), True, PYTHON_SUFFIXES)
+    _walked(*key)
+    return list(_LAUNCH_FILES.get(key, []))
 
 
 def _enclosing_repository_folders(root: str) -> list[str]:
@@ -183,6 +205,7 @@ def _enclosing_repository_folders(root: str) -> list[str]:
 def clear_walk_cache() -> None:
     """Forget walked folders (tests, long-lived processes after files were added)."""
     _WALKS.clear()
+    _LAUNCH_FILES.clear()
 
 
 def _may_read(entry: os.DirEntry[str]) -> bool:
@@ -207,6 +230,7 @@ def _walk(
     use_gitignore: bool,
     suffixes: tuple[str, ...],
     seen: set[str],
+    launch: list[str],
 ) -> Iterator[Path]:
     visited: set[tuple[int, int]] = set()
     stack = [root]
@@ -242,4 +266,6 @@ def _walk(
             elif name.endswith(suffixes) and full not in seen and _may_read(entry):
                 seen.add(full)
                 yield Path(entry.path)
+            elif launch_kind(name) is not None and entry.is_file():
+                launch.append(full)
         stack.extend(reversed(subfolders))

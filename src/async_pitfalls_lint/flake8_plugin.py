@@ -16,14 +16,8 @@ from typing import Any, ClassVar
 
 from async_pitfalls_lint import __version__
 from async_pitfalls_lint.analysis import analysis_for
-from async_pitfalls_lint.catalog import load_catalog
-from async_pitfalls_lint.config import (
-    SCOPES,
-    ConfigError,
-    Settings,
-    load_settings,
-    validate_extra_blocking,
-)
+from async_pitfalls_lint.config import SCOPES, ConfigError, Settings, load_settings
+from async_pitfalls_lint.flake8_options import PluginOptions, StoreTrue, read_options
 from async_pitfalls_lint.output.text import fix_marker
 from async_pitfalls_lint.source import SourceProblem, decode_source
 
@@ -34,6 +28,7 @@ class Plugin:
     name = "async-pitfalls-lint"
     version = __version__
     options: ClassVar[argparse.Namespace | None] = None
+    plugin_options: ClassVar[PluginOptions | None] = None
 
     # flake8 passes arguments by parameter name; asking for `tree` makes it run us once per file.
     def __init__(self, tree: Any, filename: str, lines: Sequence[str]) -> None:  # noqa: ARG002
@@ -43,6 +38,9 @@ class Plugin:
     # -- options --------------------------------------------------------------------------------
     @staticmethod
     def add_options(manager: Any) -> None:
+        # Values are read as text and checked in parse_options (flake8_options.py): flake8 does
+        # not apply `choices` to config files, and `type=int` or `store_true` options end in a
+        # traceback there on a bad value.
         manager.add_option(
             "--async-pitfalls-scope",
             choices=SCOPES,
@@ -73,10 +71,15 @@ class Plugin:
         )
         manager.add_option(
             "--async-pitfalls-max-depth",
-            type=int,
             default=None,
             parse_from_config=True,
             help="How many project calls deep to follow a blocking chain (default 10).",
+        )
+        manager.add_option(
+            "--async-pitfalls-max-candidates",
+            default=None,
+            parse_from_config=True,
+            help="How many run-time candidates of one receiver to follow (default 8).",
         )
         manager.add_option(
             "--async-pitfalls-project-root",
@@ -87,18 +90,22 @@ class Plugin:
         )
         manager.add_option(
             "--async-pitfalls-no-cache",
-            action="store_true",
+            action=StoreTrue,
             default=None,
             parse_from_config=True,
             help="Do not read or write the on-disk cache.",
         )
-        off_by_default = [rule.code for rule in load_catalog().rules if not rule.default]
-        extend = getattr(manager, "extend_default_ignore", None)
-        if extend is not None:
-            extend(off_by_default)
+        # Rules that are off by default are not reported unless selected, by
+        # [tool.async-pitfalls-lint] or by flake8's own --select/--extend-select (see
+        # _settings): the plugin decides, so nothing goes on flake8's default ignore list, which
+        # would also hide the rules a pyproject.toml turns on.
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
+        try:
+            cls.plugin_options = read_options(options)
+        except ConfigError as error:
+            raise _flake8_error(f"async-pitfalls-lint: configuration error: {error}") from None
         cls.options = options
 
     # -- running --------------------------------------------------------------------------------
@@ -137,30 +144,33 @@ class Plugin:
 
     def _settings(self, path: Path) -> Settings:
         settings = _pyproject_settings(path.parent)
-        options = self.options
-        if options is None:
+        plugin = self.plugin_options
+        if plugin is None:
             return settings
         changes: dict[str, Any] = {}
-        scope = getattr(options, "async_pitfalls_scope", None)
-        if scope:
-            changes["scope"] = scope
-        extra = getattr(options, "async_pitfalls_extra_blocking", None)
-        if extra:
-            changes["extra_blocking"] = _parse_extra(extra)
-        allow = getattr(options, "async_pitfalls_allow", None)
-        if allow:
-            changes["allow"] = tuple(allow)
-        decorators = getattr(options, "async_pitfalls_route_decorators", None)
-        if decorators:
-            changes["route_decorators"] = tuple(decorators)
-        depth = getattr(options, "async_pitfalls_max_depth", None)
-        if depth:
-            changes["max_depth"] = int(depth)
-        root = getattr(options, "async_pitfalls_project_root", None)
-        if root:
-            changes["project_root"] = os.path.abspath(root)
-        if getattr(options, "async_pitfalls_no_cache", None):
+        if plugin.scope:
+            changes["scope"] = plugin.scope
+        if plugin.extra_blocking:
+            changes["extra_blocking"] = plugin.extra_blocking
+        if plugin.allow:
+            changes["allow"] = plugin.allow
+        if plugin.route_decorators:
+            changes["route_decorators"] = plugin.route_decorators
+        if plugin.max_depth:
+            changes["max_depth"] = plugin.max_depth
+        if plugin.max_candidates:
+            changes["max_candidates"] = plugin.max_candidates
+        if plugin.project_root:
+            changes["project_root"] = plugin.project_root
+        if plugin.no_cache:
             changes["cache"] = False
+        # flake8's --select/--extend-select naming an APL code or family (APL108, APL3) turns
+        # on what is off by default, and wins over an identical pyproject ignore; the bare
+        # plugin prefix (`--select=APL`) keeps the defaults.
+        named = tuple(selector for selector in plugin.selected if len(selector) > 3)
+        if named:
+            changes["extend_select"] = (*settings.extend_select, *named)
+            changes["ignore"] = tuple(code for code in settings.ignore if code not in named)
         return settings.replace(**changes) if changes else settings
 
 
@@ -176,16 +186,14 @@ def _pyproject_settings(folder: Path) -> Settings:
     return settings
 
 
-def _parse_extra(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    pairs: dict[str, str] = {}
-    for item in items:
-        name, separator, category = item.partition("->")
-        if not separator:
-            name, separator, category = item.partition("=")
-        if not separator:
-            raise ConfigError(f"--async-pitfalls-extra-blocking: {item!r} is not name->category")
-        pairs[name.strip()] = category.strip()
-    return validate_extra_blocking(pairs, "--async-pitfalls-extra-blocking")
+def _flake8_error(message: str) -> BaseException:
+    """flake8's own exception for a run that cannot start: it prints the message (no
+    traceback) and exits 1, as for its own configuration errors."""
+    try:
+        from flake8.exceptions import ExecutionError  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - flake8 is a dependency
+        return SystemExit(message)
+    return ExecutionError(message)  # type: ignore[no-any-return]
 
 
 def _saved_text(path: Path) -> str | SourceProblem | None:

@@ -17,16 +17,10 @@ from pathlib import Path
 from async_pitfalls_lint.analysis import Analysis
 from async_pitfalls_lint.config import Settings
 from async_pitfalls_lint.facts import FunctionFacts, Ref
-from async_pitfalls_lint.files import iter_python_files
+from async_pitfalls_lint.files import display_path, iter_python_files
 from async_pitfalls_lint.model import Finding, ProjectInfo
 from async_pitfalls_lint.routes import Handler
-from async_pitfalls_lint.runner import (
-    check_one,
-    display_path,
-    group_by_project,
-    project_info,
-    warm,
-)
+from async_pitfalls_lint.runner import check_one, group_by_project, project_info, warm
 
 EVENT_LOOP = "event loop"
 THREADPOOL = "threadpool"
@@ -70,23 +64,53 @@ class RouteEntry:
         )
 
 
+@dataclass(frozen=True)
+class RootEntry:
+    """A folder imports were resolved from besides the project root and src/."""
+
+    path: str  # display path
+    origin: str  # detected or configured
+    placement: str  # first, last or inside (roots.py)
+    reason: str
+
+
 @dataclass
 class Inventory:
     routes: list[RouteEntry] = field(default_factory=list)
     files_checked: int = 0
     projects: list[ProjectInfo] = field(default_factory=list)
+    source_roots: list[RootEntry] = field(default_factory=list)
+
+
+def root_entries(analysis: Analysis) -> list[RootEntry]:
+    return [
+        RootEntry(display_path(Path(root.folder)), root.origin, root.placement, root.reason)
+        for root in analysis.project.source_roots()
+    ]
+
+
+def source_roots_of(paths: Iterable[Path], settings: Settings) -> list[RootEntry]:
+    """The source roots of every project the paths belong to (for `check --verbose`)."""
+    files = list(iter_python_files(paths, settings.exclude))
+    return [
+        entry
+        for analysis, _ in group_by_project(files, settings)
+        for entry in root_entries(analysis)
+    ]
 
 
 def build_inventory(paths: Iterable[Path], settings: Settings, jobs: int = 1) -> Inventory:
     files = list(iter_python_files(paths, settings.exclude))
     inventory = Inventory(files_checked=len(files))
     for analysis, group in group_by_project(files, settings):
+        inventory.source_roots.extend(root_entries(analysis))
         warm(analysis, group, jobs)
         wanted = {os.path.abspath(file) for file in group}
         routes = _ProjectRoutes(analysis)
         inventory.projects.append(project_info(analysis))
         for handler in analysis.index.all_handlers():
-            if handler.kind in _ROUTE_KINDS and handler.path in wanted:
+            # A project decorator's wrapper is part of its route's entry, not a route of its own.
+            if handler.kind in _ROUTE_KINDS and handler.path in wanted and not handler.wrapper:
                 inventory.routes.append(routes.entry(handler))
     inventory.routes.sort(key=RouteEntry.sort_key)
     return inventory
@@ -104,10 +128,17 @@ class _ProjectRoutes:
         dependencies: list[Dependency] = []
         on_loop: list[FunctionKey] = []
         key = (handler.path, handler.qualname)
+        finder = self.analysis.routes
         if handler.is_async:
             on_loop.append(key)
+            # The async wrappers of project decorators run on the loop for the route.
+            on_loop.extend(
+                (wrapper.path, wrapper.qualname) for wrapper in finder.decorator_wrappers(handler)
+            )
         if function is not None:
-            self._dependencies(key, function, dependencies, on_loop, {key}, 0)
+            # Dependencies of the router or app the route is on come first, as FastAPI runs them.
+            outer = self._dependency_targets(finder.router_dependencies(handler))
+            self._dependencies(key, function, dependencies, on_loop, {key}, 0, outer)
         findings: list[Finding] = []
         seen: set[tuple[str, int, int, str]] = set()
         for member in self._with_reached_coroutines(on_loop):
@@ -138,11 +169,12 @@ class _ProjectRoutes:
         on_loop: list[FunctionKey],
         seen: set[FunctionKey],
         depth: int,
+        outer: Iterable[tuple[str, Ref]] = (),
     ) -> None:
         if depth > _MAX_DEPENDENCY_DEPTH:
             return
         path = key[0]
-        for target_path, target in self._declared(path, function):
+        for target_path, target in (*outer, *self._declared(path, function)):
             value = self.analysis.resolver.eval(target_path, target)
             if value is None:
                 continue
@@ -196,6 +228,14 @@ class _ProjectRoutes:
                         ):
                             found.append((path, item[2][0]))
         return found
+
+    def _dependency_targets(self, items: list[tuple[str, Ref]]) -> list[tuple[str, Ref]]:
+        """The dependencies `Depends(x)` items of a `dependencies=[...]` list name."""
+        return [
+            (path, item[2][0])
+            for path, item in items
+            if item[0] == "c" and item[2] and self._is_marker(path, item[1])
+        ]
 
     def _from_annotation(
         self, path: str, annotation: Ref | None, depth: int

@@ -17,6 +17,11 @@ from typing import Any
 from async_pitfalls_lint._toml import load_package_data
 
 CATEGORIES = ("sleep", "http", "file", "db", "subprocess", "cpu", "wait", "fsmeta")
+# Whether CPU-heavy work lets other threads run while it computes: it decides between a thread
+# (`asyncio.to_thread`) and a process pool, and whether APL301 applies.
+GIL_HOLDS = "holds"
+GIL_RELEASES = "releases"
+GIL_VALUES = (GIL_HOLDS, GIL_RELEASES)
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,13 @@ class BlockingEntry:
     what: str = ""
     covered_by: str = ""  # a group whose finding on the same handle makes this one redundant
     in_libraries: bool = True  # whether reaching it inside a library's code means blocking
+    gil: str = ""  # CPU work only: GIL_HOLDS or GIL_RELEASES while it runs
+
+    @property
+    def holds_gil(self) -> bool:
+        return self.gil == GIL_HOLDS
+
+    plain_def: bool = False  # making the route or dependency a plain `def` is also a remedy
 
 
 @dataclass(frozen=True)
@@ -67,12 +79,27 @@ class ClassHandler:
     methods: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class EventServer:
+    """A server class whose registered handlers run on the event loop (python-socketio)."""
+
+    kind: str
+    decorators: frozenset[str]
+    registrations: Mapping[str, Registration]
+
+
 @dataclass
 class _Group:
     entry: BlockingEntry
     exact: set[str]
     patterns: list[tuple[str, re.Pattern[str]]]
     excluded: list[str]
+    gil_of: dict[str, str] = field(default_factory=dict)  # listed name or pattern -> its GIL
+
+    def entry_for(self, listed: str) -> BlockingEntry:
+        """The group's entry for one of its listed names or patterns."""
+        gil = self.gil_of.get(listed, self.entry.gil)
+        return dataclasses.replace(self.entry, pattern=listed, gil=gil)
 
     def excludes(self, name: str) -> bool:
         last = name.rsplit(".", 1)[-1]
@@ -139,17 +166,22 @@ class KnowledgeBase:
             what=str(raw.get("what", "")),
             covered_by=str(raw.get("covered_by", "")),
             in_libraries=bool(raw.get("in_libraries", True)),
+            gil=str(raw.get("gil", "")),
+            plain_def=bool(raw.get("plain_def", False)),
         )
         if entry.category not in CATEGORIES:
             raise ValueError(f"group {entry.group}: unknown category {entry.category!r}")
+        calls = [str(name) for name in raw.get("calls", ())]
+        gil_of = {str(name): str(gil) for name, gil in raw.get("gil_of", {}).items()}
+        _check_gil(entry, calls, gil_of)
         exact: set[str] = set()
         patterns: list[tuple[str, re.Pattern[str]]] = []
-        for name in raw.get("calls", ()):
+        for name in calls:
             if "*" in name or "?" in name or "[" in name:
                 patterns.append((name, _compile_glob(name)))
             else:
                 exact.add(name)
-        return _Group(entry, exact, patterns, list(raw.get("except", ())))
+        return _Group(entry, exact, patterns, list(raw.get("except", ())), gil_of)
 
     def _user_groups(self, extra: Mapping[str, str]) -> list[_Group]:
         groups = []
@@ -161,6 +193,8 @@ class KnowledgeBase:
                 why="is configured as blocking (extra-blocking)",
                 alternative="",
                 fix="to-thread",
+                # Unknown work: advise (and check offloading) as for pure-Python code.
+                gil=GIL_HOLDS if category == "cpu" else "",
             )
             is_glob = "*" in name
             groups.append(
@@ -201,6 +235,20 @@ class KnowledgeBase:
             name: Offload(int(v["position"]), str(v["runs_in"]), v.get("pool"))
             for name, v in raw.get("offload", {}).items()
         }
+        self.event_servers = {
+            name: EventServer(
+                str(v["kind"]),
+                frozenset(v.get("decorators", ())),
+                {
+                    method: Registration(str(v["kind"]), int(r["position"]), str(r["keyword"]))
+                    for method, r in v.get("registrations", {}).items()
+                },
+            )
+            for name, v in raw.get("event_servers", {}).items()
+        }
+        self.task_starters: dict[str, int] = {
+            name: int(v["position"]) for name, v in raw.get("task_starters", {}).items()
+        }
         self.extra_route_decorators = frozenset(extra_decorators)
 
     # -- names and types ----------------------------------------------------------------------
@@ -222,6 +270,14 @@ class KnowledgeBase:
 
     def is_type(self, name: str) -> bool:
         return name in self._types
+
+    def event_server(self, type_name: str) -> EventServer | None:
+        """The event server a type is (through known aliases and bases), if any."""
+        for name in self.mro(self.canonical(type_name)):
+            server = self.event_servers.get(name)
+            if server is not None:
+                return server
+        return None
 
     def mro(self, name: str) -> list[str]:
         order = [name]
@@ -325,7 +381,7 @@ class KnowledgeBase:
             return None
         for group in self._groups:
             if name in group.exact:
-                return _with_pattern(group.entry, name)
+                return group.entry_for(name)
         if name.rsplit(".", 1)[-1].startswith("__"):
             return None  # protocol methods (`__enter__`) only block when listed by name
         for group in self._groups:
@@ -333,7 +389,7 @@ class KnowledgeBase:
                 continue
             for glob, pattern in group.patterns:
                 if pattern.match(name):
-                    return _with_pattern(group.entry, glob)
+                    return group.entry_for(glob)
         return None
 
     def blocking_method(self, type_name: str, path: tuple[str, ...]) -> BlockingEntry | None:
@@ -349,8 +405,8 @@ class KnowledgeBase:
         """Every listed name or pattern with its entry, for documentation."""
         rows: list[tuple[str, BlockingEntry]] = []
         for group in self._groups:
-            rows.extend((name, group.entry) for name in sorted(group.exact))
-            rows.extend((glob, group.entry) for glob, _ in group.patterns)
+            rows.extend((name, group.entry_for(name)) for name in sorted(group.exact))
+            rows.extend((glob, group.entry_for(glob)) for glob, _ in group.patterns)
         return rows
 
     def groups(self) -> list[BlockingEntry]:
@@ -385,8 +441,19 @@ def _prefixes(names: Iterable[str]) -> frozenset[str]:
     return frozenset(found)
 
 
-def _with_pattern(entry: BlockingEntry, pattern: str) -> BlockingEntry:
-    return dataclasses.replace(entry, pattern=pattern)
+def _check_gil(entry: BlockingEntry, calls: list[str], gil_of: Mapping[str, str]) -> None:
+    """CPU groups say whether their work holds the GIL; no other group does."""
+    if entry.category != "cpu":
+        if entry.gil or gil_of:
+            raise ValueError(f"group {entry.group}: only CPU work has a GIL behaviour")
+        return
+    if entry.gil not in GIL_VALUES:
+        raise ValueError(f"group {entry.group}: gil must be one of {GIL_VALUES}")
+    for name, gil in gil_of.items():
+        if name not in calls:
+            raise ValueError(f"group {entry.group}: gil_of names {name!r}, which it does not list")
+        if gil not in GIL_VALUES:
+            raise ValueError(f"group {entry.group}: gil_of[{name!r}] must be one of {GIL_VALUES}")
 
 
 def _compile_glob(glob: str) -> re.Pattern[str]:

@@ -55,6 +55,7 @@ class LibraryVerdict:
     resolved: str  # the blocking primitive reached
     what: str
     steps: tuple[ChainStep, ...]  # calls inside the library, paths relative to site-packages
+    gil: str = ""  # for CPU work: whether what it reaches holds the GIL (knowledge.GIL_*)
 
     @property
     def provenance(self) -> str:
@@ -229,6 +230,7 @@ class LibraryIndex:
             chain.resolved,
             chain.entry.what,
             chain.steps,
+            chain.entry.gil,
         )
 
     def _coroutine_chain(

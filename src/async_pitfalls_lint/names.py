@@ -11,6 +11,14 @@ Values are small tuples:
                               `client.chat.completions` on an OpenAI client is
                               ("xi", "openai.OpenAI", ("chat", "completions"))
     ("alias", path, ref)      a type alias (`SessionDep = Annotated[Session, Depends(get_db)]`)
+    ("u", members)            one of several values, chosen at run time (`GitStore() if git else
+                              DbStore()`, `Store | None`, a factory returning either): every
+                              candidate is followed (see `candidates`)
+    ("ci", element[, items])  a collection of `element`s (a union when they differ); a literal
+                              list or tuple also keeps its items, by position
+    ("cm", element, keyed)    a mapping whose values are `element`s; a literal dict also keeps
+                              the values of its string keys (`SERVICES["git"]`)
+    ("cmm", mapping, method)  a mapping's `get`/`values`/`items`/... method
     ("str", text), ("lam",), ("none",)
     None                      unknown: never guessed at
 
@@ -21,7 +29,7 @@ very deep chains resolve to unknown.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +58,13 @@ _NOT_INSTANCES = frozenset(
     }
 )  # fmt: skip
 _PROPERTY_DECORATORS = frozenset({"property", "cached_property", "functools.cached_property"})
+# More candidates than this for one value is not a choice made at run time but a value we do
+# not know: it stays unknown. (How many of them are followed is the `max-candidates` setting.)
+_MAX_UNION = 64
+_PROTOCOLS = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
+_MAPPING_METHODS = frozenset({"get", "pop", "setdefault", "values", "items", "__getitem__"})
+# Values that stand for no object: literals, lambdas.
+_NOT_OBJECTS = frozenset({"str", "lit", "lam", "none"})
 
 
 class Resolver:
@@ -73,6 +88,8 @@ class Resolver:
         self._subclasses: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._state_values: dict[str, Value | None] = {}
         self._state_files: list[str] | None = None
+        self._implementations: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self.max_candidates: int = project.settings.max_candidates
 
     # -- evaluation -----------------------------------------------------------------------------
     def eval(self, path: str, ref: Ref | None, annotation: bool = False) -> Value | None:
@@ -94,7 +111,9 @@ class Resolver:
     def _eval(self, path: str, ref: Ref, annotation: bool) -> Value | None:
         tag = ref[0]
         if tag == "n":
-            return self.lookup(path, ref[1], ref[2], annotation, ref[3] if len(ref) > 3 else 0)
+            preceding = ref[3] if len(ref) > 3 else 0
+            first = ref[4] if len(ref) > 4 else 0
+            return self.lookup(path, ref[1], ref[2], annotation, preceding, first)
         if tag == "a":
             return self.attribute(self.eval(path, ref[1], annotation), ref[2])
         if tag == "c":
@@ -127,21 +146,57 @@ class Resolver:
         if tag == "w":
             return self.entered(self.eval(path, ref[1]))
         if tag == "s":
-            return self._subscript(self.eval(path, ref[1]))
+            return self._subscript(self.eval(path, ref[1]), ref[2])
         if tag == "d":
             return self._divided(self.eval(path, ref[1]))
         if tag == "o":
-            return self._piped(self.eval(path, ref[1])) or self._piped(self.eval(path, ref[2]))
+            return self._or_operator(path, ref)
         if tag == "ti":
             return self._tuple_item(path, ref[1], ref[2])
+        if tag == "ix":
+            return self._item(self.eval(path, ref[1]), ref[2])
         if tag == "it":
             return self._element(self.eval(path, ref[1]))
+        if tag == "alt":
+            return _merge([self.eval(path, item) for item in ref[1]])
+        if tag == "tu":
+            return ("alias", path, ref)  # `Store = Union[GitStore, DbStore]`
         if tag == "l":
-            items = [self.eval(path, item) for item in ref[1]]
-            element = _merge(items) if items else None
-            return ("ci", element) if element is not None else None
+            return self._sequence(path, ref[1])
+        if tag == "m":
+            return self._mapping(path, ref[1])
         if tag in ("str", "lam", "none"):
             return ref
+        return None
+
+    def _sequence(self, path: str, refs: tuple[Ref | None, ...]) -> Value | None:
+        items = tuple(self.eval(path, item) for item in refs)
+        element = _merge(list(items)) if items else None
+        if element is None:
+            return None
+        return ("ci", element, items) if len(items) <= _MAX_UNION else ("ci", element)
+
+    def _mapping(self, path: str, pairs: tuple[tuple[Ref | None, Ref | None], ...]) -> Value | None:
+        """`{"git": GitStore(), "db": DbStore()}`: a mapping of every value, by literal key."""
+        keyed: list[tuple[str, Value]] = []
+        values: list[Value | None] = []
+        for key, ref in pairs:
+            value = self.eval(path, ref)
+            values.append(value)
+            if key is not None and key[0] == "str" and value is not None:
+                keyed.append((key[1], value))
+        element = _merge(values)
+        return ("cm", element, tuple(keyed[:_MAX_UNION])) if element is not None else None
+
+    def _or_operator(self, path: str, ref: Ref) -> Value | None:
+        """`prompt | llm` (a LangChain pipe), or `GitStore | DbStore` (a union type alias)."""
+        left, right = self.eval(path, ref[1]), self.eval(path, ref[2])
+        piped = self._piped(left) or self._piped(right)
+        if piped is not None:
+            return piped
+        sides_are_types = all(_is_class(side) or side == _NONE for side in (left, right))
+        if sides_are_types and left != right:
+            return ("alias", path, ("tu", (ref[1], ref[2])))
         return None
 
     def _tuple_item(self, path: str, call: Ref, position: int) -> Value | None:
@@ -161,6 +216,21 @@ class Resolver:
                 return None
             values.append(self.eval(callee[1], returned[1][position]))
         return _merge(values) if values else None
+
+    def _item(self, value: Value | None, position: int) -> Value | None:
+        """Item `position` of a tuple value (`path, handler = route`)."""
+        if value is None:
+            return None
+        if value[0] == "u":
+            return self._each(value, lambda member: self._item(member, position))
+        if value[0] == "ci" and len(value) > 2 and 0 <= position < len(value[2]):
+            item: Value | None = value[2][position]
+            return item
+        return None
+
+    def _each(self, value: Value, function: Callable[[Value], Value | None]) -> Value | None:
+        """`function` applied to every candidate of a union, merged."""
+        return _merge([function(member) for member in value[1]])
 
     def opens_buffer(
         self,
@@ -220,9 +290,11 @@ class Resolver:
         path: str,
         function: FunctionFacts,
         receiver: Receiver | None,
+        literals: bool = False,
     ) -> Arguments | None:
         """Typed values the call passes to the callee's unannotated parameters, evaluated in
-        the caller's frame (`crud.get_user(db, 1)` with `db: Session` types `db` inside)."""
+        the caller's frame (`crud.get_user(db, 1)` with `db: Session` types `db` inside); with
+        `literals`, also the literal each guarded parameter gets (`cache=True`, or its default)."""
         positional = [param for param in function.params if param.kind == "positional"]
         if function.class_qualname is not None and receiver is not None and positional:
             first = function.locals.get(positional[0].name, [])
@@ -235,6 +307,13 @@ class Resolver:
             named = function.param(keyword)
             if named is not None and named.kind in ("positional", "keyword"):
                 self._bind(pairs, caller_path, named.name, named.annotation, argument)
+        if literals and function.guarded and not site.splat:
+            bound = {name for name, _ in pairs}
+            pairs.extend(
+                pair
+                for pair in _literal_arguments(site, function, positional)
+                if pair[0] not in bound
+            )
         return (path, function.qualname, tuple(sorted(pairs))) if pairs else None
 
     def _bind(
@@ -249,7 +328,9 @@ class Resolver:
             return
         value = self.eval(caller_path, argument)
         # Instances, and callables the callee may call (`_probe(self.count)`, `retry(fetch)`).
-        if value is not None and value[0] in ("xi", "pi", "pf", "x"):
+        if value is not None and all(
+            member[0] in ("xi", "pi", "pf", "x") for member in candidates(value)
+        ):
             pairs.append((name, value))
 
     def _argument(self, path: str, qualname: str, name: str) -> Value | None:
@@ -273,10 +354,17 @@ class Resolver:
 
     # -- names ----------------------------------------------------------------------------------
     def lookup(
-        self, path: str, scope: str, name: str, annotation: bool = False, preceding: int = 0
+        self,
+        path: str,
+        scope: str,
+        name: str,
+        annotation: bool = False,
+        preceding: int = 0,
+        first: int = 0,
     ) -> Value | None:
         """The value of a name used in `scope`; `preceding` counts the assignments to it that
-        come before the use in the same function (0: unknown, use them all)."""
+        come before the use in the same function (0: unknown, use them all), and those before
+        `first` are hidden by a later one that always runs before the use."""
         facts = self.project.facts_for(path)
         if facts is None:
             return None
@@ -305,7 +393,7 @@ class Resolver:
                     values.append(value)
                 bindings = function.locals.get(name, [])
                 if preceding and scope == start_scope:
-                    bindings = bindings[:preceding]
+                    bindings = bindings[first:preceding]
                 for bound in bindings:
                     values.append(self.eval(path, bound))
                 return _merge(values)
@@ -316,19 +404,41 @@ class Resolver:
         self, path: str, facts: ModuleFacts, name: str, annotation: bool = False
     ) -> Value | None:
         if name in facts.bindings:
-            return self.merge(path, facts.bindings[name])
+            return self.merge(path, _declared_or_all(facts.bindings[name]))
         if annotation and name in facts.type_only:
             return self.eval(path, facts.type_only[name])
-        for star in facts.star_imports:
-            module = self.eval(path, star)
-            if module is not None and module[0] == "pm":
-                star_facts = self.project.facts_for(module[1])
-                if star_facts is not None and name in star_facts.bindings:
-                    return self.merge(module[1], star_facts.bindings[name])
+        starred = self._star_imported(path, facts, name, set())
+        if starred is not None:
+            return starred
         if name in _BUILTIN_CALLABLES:
             return ("x", name)
         if name in _BUILTIN_NAMES:
             return ("x", f"builtins.{name}")
+        return None
+
+    def _star_imported(
+        self, path: str, facts: ModuleFacts, name: str, seen: set[str]
+    ) -> Value | None:
+        """A name `from x import *` brings in: from a project module (through its own star
+        imports), or from the one library a module star-imports (`from time import *`)."""
+        seen.add(path)
+        external: list[str] = []
+        for star in facts.star_imports:
+            module = self.eval(path, star)
+            if module is not None and module[0] == "pm":
+                star_path = module[1]
+                star_facts = self.project.facts_for(star_path)
+                if star_facts is None or star_path in seen:
+                    continue
+                if name in star_facts.bindings:
+                    return self.merge(star_path, _declared_or_all(star_facts.bindings[name]))
+                found = self._star_imported(star_path, star_facts, name, seen)
+                if found is not None:
+                    return found
+            elif module is not None and module[0] == "x":
+                external.append(module[1])
+        if len(external) == 1 and name not in _BUILTIN_NAMES and not name.startswith("_"):
+            return ("x", self.kb.canonical(f"{external[0]}.{name}"))
         return None
 
     def merge(self, path: str, refs: list[Ref | None]) -> Value | None:
@@ -375,6 +485,11 @@ class Resolver:
         if type_ref[0] == "coll":
             element = self.instance_of(path, type_ref[1])
             return ("ci", element) if element is not None else None
+        if type_ref[0] == "cmap":
+            element = self.instance_of(path, type_ref[1])
+            return ("cm", element, ()) if element is not None else None
+        if type_ref[0] == "tu":
+            return _merge([self.instance_of(path, member) for member in type_ref[1]])
         if type_ref[0] == "t":
             inner = self.instance_of(path, type_ref[1])
             if inner is not None:
@@ -390,6 +505,8 @@ class Resolver:
         if value is None:
             return None
         tag = value[0]
+        if tag == "u":
+            return self._each(value, self._instance_from_type)
         if tag == "alias":
             return self.instance_of(value[1], value[2])
         if tag == "pc":
@@ -430,10 +547,16 @@ class Resolver:
         if base is None:
             return None
         tag = base[0]
+        if tag == "u":
+            return self._each(base, lambda member: self.attribute(member, name))
         if tag == "pm":
             return self._module_attribute(base[1], name)
         if tag == "x":
-            return ("x", self.kb.canonical(f"{base[1]}.{name}"))
+            # A project class reached through a library base stays known (`Agent.objects.get`
+            # returns an Agent).
+            return ("x", self.kb.canonical(f"{base[1]}.{name}"), *base[2:3])
+        if tag == "cm":
+            return ("cmm", base, name) if name in _MAPPING_METHODS else None
         if tag == "xi":
             return self._instance_attribute(base, name)
         if tag == "pc":
@@ -560,7 +683,55 @@ class Resolver:
             method = class_facts.methods.get(name) if class_facts is not None else None
             if method is not None and (sub_path, method) != (value[1], value[2]):
                 found.append((sub_path, method, (sub_path, sub_qualname, False)))
+        for impl_path, impl_qualname in self.implementations(class_path, class_qualname):
+            located = self.find_method(impl_path, impl_qualname, name)
+            if located is not None and all(located != (path, q) for path, q, _ in found):
+                found.append((*located, (impl_path, impl_qualname, False)))
         return found
+
+    def implementations(self, path: str, qualname: str) -> list[tuple[str, str]]:
+        """Project classes that implement a `typing.Protocol` without deriving from it: every
+        method it declares is defined (files prefiltered by text; none beyond max-candidates)."""
+        key = (path, qualname)
+        known = self._implementations.get(key)
+        if known is not None:
+            return known
+        self._implementations[key] = []
+        class_facts = self.class_facts(path, qualname)
+        if class_facts is None or not self._is_protocol(path, qualname):
+            return []
+        members = sorted(name for name in class_facts.methods if not name.startswith("__"))
+        if not members:
+            return []
+        found: list[tuple[str, str]] = []
+        needle = f"def {members[0]}".encode()
+        derived = set(self.subclasses(path, qualname))
+        for module in self.project.python_files():
+            if needle not in (self.project.read_bytes(module) or b""):
+                continue
+            facts = self.project.facts_for(module)
+            for other in facts.classes if facts is not None else ():
+                candidate = (module, other)
+                if candidate == key or candidate in derived or self._is_protocol(*candidate):
+                    continue
+                if all(self._defines(module, other, name, key) for name in members):
+                    found.append(candidate)
+        if len(found) > self.max_candidates:
+            found = []
+        self._implementations[key] = found
+        return found
+
+    def _is_protocol(self, path: str, qualname: str) -> bool:
+        return any(base in _PROTOCOLS for base in self.external_bases(path, qualname))
+
+    def _defines(self, path: str, qualname: str, name: str, protocol: tuple[str, str]) -> bool:
+        for owner in self.class_mro(path, qualname):
+            if isinstance(owner, str) or owner == protocol:
+                return False
+            class_facts = self.class_facts(*owner)
+            if class_facts is not None and name in class_facts.methods:
+                return True
+        return False
 
     def subclasses(self, path: str, qualname: str) -> list[tuple[str, str]]:
         """Project classes deriving from a class, directly or not (files prefiltered by text)."""
@@ -635,6 +806,10 @@ class Resolver:
         if callee is None:
             return None
         tag = callee[0]
+        if tag == "u":
+            return self._each(callee, lambda member: self.call_result(member, ref))
+        if tag == "cmm":
+            return self._mapping_call(callee[1], callee[2], ref)
         if tag == "x":
             name = callee[1]
             if name in self.kb.dependency_markers and ref is not None and ref[2]:
@@ -697,10 +872,22 @@ class Resolver:
         # `-> BinaryIO` declares the protocol; the `io.BytesIO` it returns does no I/O.
         return inferred if declared is None or self.is_buffer(inferred) else declared
 
+    def _mapping_call(self, mapping: Value, method: str, ref: Ref | None) -> Value | None:
+        """`services.get(kind)`, `.values()`, `.items()` on a mapping of known value type."""
+        element: Value = mapping[1]
+        if method == "values":
+            return ("ci", element)
+        if method == "items":
+            return ("ci", ("ci", element, (None, element)))
+        key = ref[2][0] if ref is not None and ref[2] else None
+        return _keyed(mapping, key)
+
     def entered(self, value: Value | None) -> Value | None:
         """The value bound by `with value as x`."""
         if value is None:
             return None
+        if value[0] == "u":
+            return self._each(value, self.entered)
         if value[0] == "xi" and not value[2]:
             result = self.kb.result_of_call(f"{value[1]}.__enter__")
             return ("xi", result, ()) if result else value
@@ -712,14 +899,24 @@ class Resolver:
 
     def _element(self, collection: Value | None) -> Value | None:
         """What iterating a collection of known element type gives (`for image in images`)."""
+        if collection is not None and collection[0] == "u":
+            return self._each(collection, self._element)
         if collection is not None and collection[0] == "ci":
             element: Value = collection[1]
             return element
         return None
 
-    def _subscript(self, base: Value | None) -> Value | None:
+    def _subscript(self, base: Value | None, index: Ref | None = None) -> Value | None:
+        if base is not None and base[0] == "u":
+            return self._each(base, lambda member: self._subscript(member, index))
         if base is not None and base[0] == "ci":
+            if index is not None and index[0] == "lit" and type(index[1]) is int:
+                item = self._item(base, index[1])  # `route[1]` of a literal tuple
+                if item is not None:
+                    return item
             return self._element(base)  # `images[0]`
+        if base is not None and base[0] == "cm":
+            return _keyed(base, index)  # `SERVICES[kind]`: any of them; `SERVICES["git"]`
         if base is not None and base[0] == "pc":
             return base  # a parametrised generic project class, `CRUDBase[User]`
         if base is not None and base[0] == "xi" and not base[2]:
@@ -728,12 +925,16 @@ class Resolver:
         return None
 
     def _piped(self, side: Value | None) -> Value | None:
+        if side is not None and side[0] == "u":
+            return self._each(side, self._piped)
         if side is not None and side[0] == "xi" and not side[2]:
             result = self.kb.pipe_type(side[1])
             return ("xi", result, ()) if result else None
         return None
 
     def _divided(self, base: Value | None) -> Value | None:
+        if base is not None and base[0] == "u":
+            return self._each(base, self._divided)
         if base is not None and base[0] == "xi" and not base[2]:
             result = self.kb.div_type(base[1])
             return ("xi", result, ()) if result else None
@@ -745,18 +946,96 @@ def _is_file_protocol(value: Value) -> bool:
 
 
 def _merge(values: list[Value | None]) -> Value | None:
-    """One value when every binding agrees; `None` literals are ignored, unknowns are not."""
-    result: Value | None = None
+    """Every value the bindings may give: one value when they agree, a union ("u", members)
+    when they differ. `None` literals and unknown bindings are left out: an unknown binding
+    neither hides the known ones nor is ever reported. Unknown when nothing is known, or when
+    there are more candidates than a run-time choice plausibly has."""
+    members: list[Value] = []
     for value in values:
-        if value == _NONE:
+        if value is None or value == _NONE:
             continue
-        if value is None:
-            return None
-        if result is None:
-            result = value
-        elif result != value:
-            return None
-    return result
+        for member in value[1] if value[0] == "u" else (value,):
+            if member not in members:
+                members.append(member)
+    if not members:
+        return None
+    if len(members) == 1:
+        return members[0]
+    if len(members) > _MAX_UNION:
+        return None
+    return ("u", tuple(_widest(members)))
+
+
+def _widest(members: list[Value]) -> list[Value]:
+    """An instance known to be exactly its class adds nothing next to one that may be a
+    subclass (`("pi", p, C, True)` beside `("pi", p, C)`)."""
+    loose = {member[:3] for member in members if member[0] == "pi" and len(member) == 3}
+    return [
+        member
+        for member in members
+        if not (member[0] == "pi" and len(member) > 3 and member[:3] in loose)
+    ]
+
+
+def candidates(value: Value | None) -> tuple[Value, ...]:
+    """Every candidate of a value: the members of a union, or the value itself."""
+    if value is None:
+        return ()
+    if value[0] == "u":
+        members: tuple[Value, ...] = value[1]
+        return members
+    return (value,)
+
+
+def _keyed(mapping: Value, key: Ref | None) -> Value | None:
+    """The value a mapping holds under a key: the literal key's own value when known."""
+    if key is not None and key[0] == "str":
+        for name, value in mapping[2]:
+            if name == key[1]:
+                found: Value = value
+                return found
+    element: Value | None = mapping[1]
+    return element
+
+
+def _is_class(value: Value | None) -> bool:
+    """A project class, or a library name spelled like a class (`httpx.Client`)."""
+    if value is None:
+        return False
+    if value[0] in ("pc", "alias"):
+        return True
+    return value[0] == "x" and str(value[1]).rsplit(".", 1)[-1][:1].isupper()
+
+
+def _declared_or_all(bindings: list[Ref | None]) -> list[Ref | None]:
+    """An annotated binding declares the name's type, whatever else is assigned to it
+    (`_client: Client | None = None`, then `global _client; _client = make_client()`)."""
+    declared: list[Ref | None] = [
+        ref for ref in bindings if ref is not None and ref[0] in ("i", "ann")
+    ]
+    return declared or bindings
+
+
+def _literal_arguments(
+    site: CallSite, function: FunctionFacts, positional: list[Any]
+) -> list[tuple[str, Value]]:
+    """The literal each guarded parameter gets at this call: passed, or its default."""
+    found: list[tuple[str, Value]] = []
+    for name in function.guarded:
+        param = function.param(name)
+        if param is None or param.kind in ("star", "double_star"):
+            continue
+        passed: Ref | None = param.default
+        for keyword, argument in site.kwargs:
+            if keyword == name:
+                passed = argument
+                break
+        else:
+            if param in positional and positional.index(param) < len(site.args):
+                passed = site.args[positional.index(param)]
+        if passed is not None and passed[0] in ("lit", "str", "none"):
+            found.append((name, passed))
+    return found
 
 
 def receiver_of(value: Value) -> Receiver | None:

@@ -18,7 +18,14 @@ from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import Settings, find_project_root
 from async_pitfalls_lint.extract import extract
 from async_pitfalls_lint.facts import ModuleFacts
-from async_pitfalls_lint.files import iter_python_files
+from async_pitfalls_lint.files import iter_launch_files, iter_python_files
+from async_pitfalls_lint.roots import (
+    ROOTS_CODEC,
+    SourceRoot,
+    configured_roots,
+    detect_roots,
+    placement_lists,
+)
 from async_pitfalls_lint.source import (
     SourceProblem,
     decode_source,
@@ -32,11 +39,16 @@ from async_pitfalls_lint.source import (
 _CANDIDATE = re.compile(
     rb"async|fastapi|starlette|Depends|Security|add_api_route|add_route|add_websocket_route"
     rb"|add_api_websocket_route|add_middleware|add_exception_handler|add_event_handler|Route\("
-    rb"|Middleware\(|lifespan|on_startup|on_shutdown|on_event|exception_handler"
+    rb"|Middleware\(|lifespan|on_startup|on_shutdown|on_event|exception_handler|socketio"
 )
-_FRAMEWORK = re.compile(rb"fastapi|starlette")
+_FRAMEWORK = re.compile(rb"fastapi|starlette|socketio")
 _CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.MULTILINE)
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
+# Files that may put a folder on sys.path or start a server on an import string (roots.py).
+_LAUNCH_HINTS = (b"sys.path", b"addsitedir", b"uvicorn", b"granian")
+_TOP_IMPORT = re.compile(
+    rb"^(?:from[ \t]+([A-Za-z_]\w*)[ \t.]|import[ \t]+([A-Za-z_]\w*))", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -44,20 +56,30 @@ class _TextScan:
     """What a cheap look at a file's bytes tells, before (or instead of) parsing it."""
 
     candidate: bool  # may register or contain event-loop code
-    framework: bool  # mentions FastAPI or Starlette
+    framework: bool  # mentions FastAPI, Starlette or python-socketio
     asynchronous: bool  # mentions `async` at all
     base_names: frozenset[str]  # identifiers in its `class X(...)` base lists
+    launch_hint: bool  # mentions sys.path or a server that takes an import string
+    top_imports: frozenset[str]  # first names of its unindented absolute imports
+
+
+_NO_TEXT = _TextScan(False, False, False, frozenset(), False, frozenset())
 
 
 def _scan_text(data: bytes) -> _TextScan:
     names: set[str] = set()
     for bases in _CLASS_BASES.findall(data):
         names.update(token.decode("ascii", "replace") for token in _IDENTIFIER.findall(bases))
+    imports = frozenset(
+        (module or name).decode("ascii") for module, name in _TOP_IMPORT.findall(data)
+    )
     return _TextScan(
         _CANDIDATE.search(data) is not None,
         _FRAMEWORK.search(data) is not None,
         b"async" in data,
         frozenset(names),
+        any(hint in data for hint in _LAUNCH_HINTS),
+        imports,
     )
 
 
@@ -121,6 +143,11 @@ class Project:
         self._scans: dict[str, _TextScan] = {}
         self._framework: bool | None = None
         self._base_index: dict[str, list[str]] | None = None
+        self._launch_files: list[str] | None = None
+        self._roots: list[SourceRoot] | None = None
+        self._first_roots: tuple[str, ...] = ()
+        self._last_roots: tuple[str, ...] = ()
+        self._inside_roots: tuple[str, ...] = ()
         cache_dir = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir(self.root)
         self.cache: DiskCache | None = (
             DiskCache(cache_dir, namespace=self.root) if settings.cache else None
@@ -142,6 +169,7 @@ class Project:
         if loaded is not None and loaded.key != content_key(data):
             del self._loaded[path]
             self.generation += 1  # what was derived from the old content is stale
+            self._roots = None  # the buffer may edit sys.path
 
     def read_bytes(self, path: str) -> bytes | None:
         override = self._overrides.get(path)
@@ -210,21 +238,18 @@ class Project:
         known = self._scans.get(path)
         if known is None:
             data = self.read_bytes(path)
-            known = (
-                _scan_text(data)
-                if data is not None
-                else _TextScan(False, False, False, frozenset())
-            )
+            known = _scan_text(data) if data is not None else _NO_TEXT
             self._scans[path] = known
         return known
 
     def state_key(self, kind: str, extra: str = "") -> str | None:
         """A cache key for something derived from the whole project: every Python file's
-        size and mtime (content, for unsaved buffers), the settings and `extra`."""
+        size and mtime (content, for unsaved buffers), the files that say how the application
+        starts (they decide the source roots), the settings and `extra`."""
         digest = hashlib.blake2b(digest_size=20)
         digest.update(repr((kind, self.settings, extra)).encode())
         try:
-            for path in self.python_files():
+            for path in (*self.python_files(), *self.launch_files()):
                 override = self._overrides.get(path)
                 if override is not None:
                     digest.update(f"{path}\0{content_key(override)}\n".encode())
@@ -241,6 +266,12 @@ class Project:
 
     def may_be_async(self, path: str) -> bool:
         return self._scan(path).asynchronous
+
+    def launch_hint(self, path: str) -> bool:
+        return self._scan(path).launch_hint
+
+    def top_imports(self, path: str) -> frozenset[str]:
+        return self._scan(path).top_imports
 
     def is_loaded(self, path: str) -> bool:
         return os.path.abspath(path) in self._loaded
@@ -275,6 +306,35 @@ class Project:
                 path for path in self._overrides if path.endswith(".py") and path not in self._files
             )
         return self._files
+
+    def launch_files(self) -> list[str]:
+        """Dockerfiles, compose files, Procfiles, ... of the project (see launchers.py)."""
+        if self._launch_files is None:
+            self._launch_files = iter_launch_files(Path(self.root), self.settings.exclude)
+        return self._launch_files
+
+    # -- source roots ---------------------------------------------------------------------------
+    def source_roots(self) -> list[SourceRoot]:
+        """The folders besides the root and src/ that imports are resolved from: the
+        `source-roots` setting when it is set (even to []), else the detected ones."""
+        if self._roots is None:
+            self._roots = self._compute_roots()
+            self._first_roots, self._last_roots, self._inside_roots = placement_lists(self._roots)
+        return self._roots
+
+    def _compute_roots(self) -> list[SourceRoot]:
+        configured = self.settings.source_roots
+        if configured is not None:
+            return configured_roots(configured, self.root, self.settings.source)
+        key = self.state_key("roots") if self.cache is not None else None
+        if key is not None and self.cache is not None:
+            cached = self.cache.get(key, ROOTS_CODEC)
+            if cached is not None:
+                return cached
+        roots = detect_roots(self)
+        if key is not None and self.cache is not None:
+            self.cache.put(key, ROOTS_CODEC, roots)
+        return roots
 
     def display(self, path: str) -> str:
         try:
@@ -315,7 +375,7 @@ class Project:
         if not parts:
             return None, ()
         best: tuple[str | None, tuple[str, ...]] = (None, ())
-        best_consumed = 0
+        best_rank = (0, False)
         for base in self._bases(importer):
             if not (
                 self._file(os.path.join(base, parts[0] + ".py"))
@@ -323,17 +383,38 @@ class Project:
             ):
                 continue
             module, rest = self._resolve_from(base, parts, relative=False)
-            if module == importer:
+            if module is None or module == importer:
                 continue
-            consumed = len(parts) - len(rest) if module is not None else 0
-            if consumed > best_consumed:
-                best, best_consumed = (module, rest), consumed
+            # Python prefers a module or a regular package anywhere on sys.path to a folder
+            # without __init__.py (a namespace portion) at the same depth.
+            rank = (len(parts) - len(rest), not self._dir(module))
+            if rank > best_rank:
+                best, best_rank = (module, rest), rank
         return best
 
     def _bases(self, importer: str) -> list[str]:
-        """Folders an absolute import may be rooted at: the root, src/, then the folders down to
-        the importer (a script run from a subfolder has that folder on sys.path). The base that
-        resolves the longest module path wins; on a tie, the outermost."""
+        """Folders an absolute import may be rooted at, in order: the source roots that hold
+        the importer (innermost first), the other roots the application puts first on
+        sys.path, the project root, src/, the folders down to the importer (a script
+        run from a subfolder has that folder on sys.path), then appended roots. The base that
+        resolves the longest module path wins; on a tie, the earlier one."""
+        self.source_roots()
+        # The roots holding the importer come first, innermost first: in a repository of
+        # several services, each one's modules run with their own service's folder on sys.path.
+        holding = sorted(
+            (
+                folder
+                for folder in (*self._inside_roots, *self._first_roots)
+                if importer.startswith(folder + os.sep)
+            ),
+            key=len,
+            reverse=True,
+        )
+        front = [*holding, *self._first_roots]
+        chain = self._importer_chain(importer)
+        return list(dict.fromkeys((*front, *chain, *self._last_roots)))
+
+    def _importer_chain(self, importer: str) -> list[str]:
         folder = os.path.dirname(os.path.abspath(importer))
         chain = []
         while self._inside(folder):
@@ -348,11 +429,6 @@ class Project:
         source = os.path.join(self.root, "src")
         if source not in chain:
             chain.insert(1, source)
-        for extra in reversed(self.settings.source_roots):
-            # Folders the application puts on sys.path itself (`source-roots`).
-            folder = os.path.join(self.root, extra)  # absolute when read from a config file
-            if folder not in chain:
-                chain.insert(1, folder)
         return chain
 
     def _resolve_from(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,58 @@ if TYPE_CHECKING:
     from async_pitfalls_lint.runtime.confirmation import RuntimeConfirmation
 
 INTERNAL_ERROR_PREFIX = "internal error"
+# The text report sums up a blocking call reached from at least this many call sites.
+ROOT_CAUSE_MIN_SITES = 3
+
+RootKey = tuple[str, int, int, str]  # path, line, column of the blocking call, its callee
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """One blocking call behind a project helper, and every finding whose chain ends at it:
+    the same `time.sleep` in a constructor that fifteen routes call is one root cause with
+    fifteen call sites."""
+
+    path: str
+    line: int
+    column: int  # 1-based, like chain steps
+    label: str  # the call as written (`time.sleep`)
+    callee: str  # its qualified name
+    findings: tuple[Finding, ...]
+
+    @property
+    def key(self) -> RootKey:
+        return (self.path, self.line, self.column, self.callee)
+
+    @property
+    def call_sites(self) -> int:
+        return len(self.findings)
+
+    def codes(self) -> Counter[str]:
+        return Counter(finding.code for finding in self.findings)
+
+
+def root_key(finding: Finding) -> RootKey | None:
+    """Where a helper finding's chain ends: the blocking call itself (None without a chain)."""
+    if not finding.chain:
+        return None
+    last = finding.chain[-1]
+    return (last.path, last.line, last.column, finding.callee)
+
+
+def root_causes(findings: Iterable[Finding]) -> list[RootCause]:
+    """Findings grouped by the blocking call their chain ends at; most call sites first."""
+    groups: dict[RootKey, list[Finding]] = {}
+    for finding in findings:
+        key = root_key(finding)
+        if key is not None:
+            groups.setdefault(key, []).append(finding)
+    causes = [
+        RootCause(key[0], key[1], key[2], group[0].chain[-1].label, key[3], tuple(group))
+        for key, group in groups.items()
+    ]
+    causes.sort(key=lambda cause: (-cause.call_sites, cause.path, cause.line, cause.column))
+    return causes
 
 
 @dataclass
@@ -47,6 +100,9 @@ class Report:
 
     def counts(self) -> Counter[str]:
         return Counter(finding.code for finding in self.findings)
+
+    def root_causes(self) -> list[RootCause]:
+        return root_causes(self.findings)
 
     @property
     def fixable(self) -> int:

@@ -11,11 +11,12 @@ Starlette, the decorator's shape (`@x.get("/path")`) decides.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ModuleFacts, Ref
-from async_pitfalls_lint.knowledge import KnowledgeBase, Registration
-from async_pitfalls_lint.names import Resolver, Value
+from async_pitfalls_lint.knowledge import EventServer, KnowledgeBase, Registration
+from async_pitfalls_lint.names import Resolver, Value, candidates
 from async_pitfalls_lint.project import Project
 
 _FRAMEWORK_PREFIXES = ("fastapi", "starlette")
@@ -28,13 +29,23 @@ class Handler:
 
     path: str
     qualname: str
-    kind: (
-        str  # route, websocket, dependency, middleware, exception_handler, event_handler, lifespan
-    )
+    # route, websocket, dependency, middleware, exception_handler, event_handler, lifespan,
+    # socketio (python-socketio event handlers), background_task, coroutine
+    kind: str
     is_async: bool
     method: str = ""
     route_path: str = ""
     line: int = 0
+    # An async wrapper a project decorator puts around the route: it runs for the route, but it
+    # is not the route (it awaits it, so it cannot become a plain def).
+    wrapper: bool = False
+
+    @property
+    def can_be_plain_def(self) -> bool:
+        """FastAPI runs a plain `def` route or dependency in its threadpool; every other handler
+        (middleware, lifespan, startup, exception handlers, websockets, tasks) must stay async
+        or would run on the loop anyway."""
+        return self.kind in ("route", "dependency") and not self.wrapper
 
     @property
     def name(self) -> str:
@@ -44,6 +55,10 @@ class Handler:
         name = self.name
         kind = self.kind
         prefix = "async " if self.is_async else ""
+        if self.wrapper:
+            target = " ".join(part for part in (self.method, self.route_path) if part)
+            around = f"{kind} {target}" if target else kind
+            return f"{prefix}decorator wrapper {name} (around {around})"
         if kind == "route":
             target = " ".join(part for part in (self.method, self.route_path) if part)
             return f"{prefix}route {target} ({name})" if target else f"{prefix}route {name}"
@@ -53,6 +68,9 @@ class Handler:
                 if self.route_path
                 else f"{prefix}websocket {name}"
             )
+        if kind == "socketio":
+            event = f" {self.route_path!r}" if self.route_path else ""
+            return f"{prefix}socket.io handler{event} ({name})"
         labels = {
             "dependency": "dependency",
             "middleware": "middleware",
@@ -73,6 +91,11 @@ class RouteFinder:
         self.resolver = resolver
         self.kb = kb
         self._include_prefixes: dict[tuple[str, str], str] = {}
+        # include_router calls: router binding -> (including app/router binding, the call's
+        # `dependencies=[...]` items with the module they are written in).
+        self._includes: (
+            dict[tuple[str, str], list[tuple[tuple[str, str] | None, list[tuple[str, Ref]]]]] | None
+        ) = None
 
     # -- entry point ----------------------------------------------------------------------------
     def handlers_in(self, path: str) -> list[Handler]:
@@ -139,6 +162,11 @@ class RouteFinder:
             return ("route", _method_name(callee, site), _string(site.arg(0, "path")) or "")
         if callee[0] != "a":
             return None
+        server = self._event_server(path, callee[1])
+        if server is not None:
+            if callee[2] not in server.decorators:
+                return None
+            return (server.kind, "", _string(site.arg(0, "event")) or "")
         kind = self.kb.decorator_kinds.get(callee[2])
         if kind is None:
             return None
@@ -152,6 +180,89 @@ class RouteFinder:
         if kind in _PATH_KINDS:
             route_path = self._router_prefix(path, callee[1]) + (_string(site.arg(0, "path")) or "")
         return (kind, _method_name(callee, site) if kind == "route" else "", route_path)
+
+    def decorator_wrappers(self, handler: Handler) -> list[Handler]:
+        """The async wrappers project decorators put around a route (they run for it)."""
+        function = self._function(handler.path, handler.qualname)
+        return self._decorator_wrappers(handler.path, function, handler) if function else []
+
+    # -- dependencies declared on routers and applications --------------------------------------
+    def router_dependencies(self, handler: Handler) -> list[tuple[str, Ref]]:
+        """The `dependencies=[...]` items that apply to a route from outside its own decorator:
+        those of the router (or app) it is registered on, of the include_router calls that
+        include that router, and of the routers and apps those include it into."""
+        function = self._function(handler.path, handler.qualname)
+        if function is None:
+            return []
+        framework = True
+        found: list[tuple[str, Ref]] = []
+        for decorator in function.decorators:
+            if decorator is None or decorator[0] != "c" or decorator[1][0] != "a":
+                continue
+            if self.decorator_registration(handler.path, decorator, framework) is None:
+                continue
+            site = self._binding_site(handler.path, decorator[1][1])
+            if site is not None:
+                found.extend(self._dependencies_of_router(site, 0, set()))
+        return found
+
+    def _dependencies_of_router(
+        self, site: tuple[str, str], depth: int, seen: set[tuple[str, str]]
+    ) -> list[tuple[str, Ref]]:
+        if depth > 8 or site in seen:
+            return []
+        seen.add(site)
+        module_path, name = site
+        found: list[tuple[str, Ref]] = []  # outermost first: the app's, then the includes'
+        for parent, items in self._include_calls().get(site, []):
+            if parent is not None:
+                found.extend(self._dependencies_of_router(parent, depth + 1, seen))
+            found.extend(items)
+        facts = self.project.facts_for(module_path)
+        bindings = facts.bindings.get(name, []) if facts is not None else []
+        if len(bindings) == 1 and bindings[0] is not None and bindings[0][0] == "c":
+            for keyword, value in bindings[0][3]:
+                if keyword == "dependencies" and value is not None and value[0] == "l":
+                    found.extend((module_path, item) for item in value[1] if item is not None)
+        return found
+
+    def _include_calls(
+        self,
+    ) -> dict[tuple[str, str], list[tuple[tuple[str, str] | None, list[tuple[str, Ref]]]]]:
+        if self._includes is not None:
+            return self._includes
+        includes: dict[
+            tuple[str, str], list[tuple[tuple[str, str] | None, list[tuple[str, Ref]]]]
+        ] = {}
+        for path in self.project.python_files():
+            if not self.project.is_candidate(path):
+                continue
+            facts = self.project.facts_for(path)
+            for _scope, site in facts.registrations if facts is not None else ():
+                if _last(site.callee) != "include_router" or site.callee is None:
+                    continue
+                router = self._binding_site(path, site.arg(0, "router"))
+                if router is None:
+                    continue
+                parent = self._binding_site(path, site.callee[1]) if site.callee[0] == "a" else None
+                value = site.arg(-1, "dependencies")
+                items = (
+                    [(path, item) for item in value[1] if item is not None]
+                    if value is not None and value[0] == "l"
+                    else []
+                )
+                includes.setdefault(router, []).append((parent, items))
+        self._includes = includes
+        return includes
+
+    def _event_server(self, path: str, receiver: Ref | None) -> EventServer | None:
+        """The event server (python-socketio AsyncServer) a receiver is an instance of."""
+        if receiver is None:
+            return None
+        value = self.resolver.eval(path, receiver)
+        if value is not None and value[0] == "xi" and not value[2]:
+            return self.kb.event_server(str(value[1]))
+        return None
 
     def _decorator_wrappers(
         self, path: str, function: FunctionFacts, handler: Handler
@@ -176,6 +287,7 @@ class RouteFinder:
                             handler.method,
                             handler.route_path,
                             wrapper.line,
+                            wrapper=True,
                         )
                     )
                     break
@@ -188,15 +300,34 @@ class RouteFinder:
         value = self.resolver.eval(path, callee)
         candidates = {_dotted_text(callee), _last(callee)}
         if value is not None and value[0] == "x":
-            candidates.add(value[1])
+            candidates.add(self.kb.canonical(str(value[1])))
+            candidates.add(str(value[1]))
+        if value is not None and value[0] == "xi" and value[2]:
+            # A method of a library object: `socketio.AsyncServer.on` for `@sio.on(...)`.
+            member = ".".join(value[2])
+            for type_name in self.kb.mro(self.kb.canonical(str(value[1]))):
+                candidates.add(f"{type_name}.{member}")
         if value is not None and value[0] == "pf":
             candidates.add(value[2])
-            candidates.add(
-                self.project.display(value[1]).removesuffix(".py").replace("/", ".")
-                + "."
-                + value[2]
-            )
+            for module in self._module_names(value[1]):
+                candidates.add(f"{module}.{value[2]}")
         return bool(candidates & extra)
+
+    def _module_names(self, path: str) -> list[str]:
+        """The dotted names a project module is imported as: from the project root, and from
+        `src/` or another source root (`myco/web.py` is `myco.web`, a package's `__init__.py`
+        the package itself)."""
+        display = self.project.display(path).removesuffix(".py").removesuffix("/__init__")
+        parts = display.split("/")
+        names = [".".join(parts)]
+        roots = {
+            "src",
+            *(self.project.display(root.folder) for root in self.project.source_roots()),
+        }
+        for depth in range(1, len(parts)):
+            if "/".join(parts[:depth]) in roots:
+                names.append(".".join(parts[depth:]))
+        return names
 
     def _handler(
         self, path: str, function: FunctionFacts, kind: str, method: str = "", route_path: str = ""
@@ -206,7 +337,10 @@ class RouteFinder:
         )
 
     def is_app(self, value: Value) -> bool:
-        """An application or router instance (including project subclasses)."""
+        """An application or router instance (including project subclasses); of several
+        candidates (`app = FastAPI()`, then `app = Wrapper(app)`), any one."""
+        if value[0] == "u":
+            return any(self.is_app(member) for member in value[1])
         if value[0] == "xi" and not value[2]:
             return value[1] in self.kb.app_types
         if value[0] == "pi":
@@ -225,12 +359,37 @@ class RouteFinder:
                 return []
             kind, method, route_path = applied
             return self._handlers_for_target(path, site.arg(0), kind, method, route_path)
-        callee = self.resolver.eval(path, site.callee)
+        value = self.resolver.eval(path, site.callee)
+        choices = candidates(value) if value is None or value[0] != "u" else (*value[1], None)
+        for callee in choices or (None,):
+            found = self._registered_by(path, site, callee, framework)
+            if found:
+                return found
+        return []
+
+    def _registered_by(
+        self, path: str, site: CallSite, callee: Value | None, framework: bool
+    ) -> list[Handler]:
+        """The handlers a registration call makes, for one candidate of its callee."""
         last = _last(site.callee)
         if callee is not None and callee[0] == "x" and callee[1] in self.kb.app_types:
             return self._from_app_keywords(path, site)
         registration: Registration | None = None
         receiver_ref: Ref | None = None
+        if (
+            callee is not None
+            and callee[0] == "xi"
+            and len(callee[2]) == 1
+            and self.kb.event_server(str(callee[1])) is not None
+        ):
+            server = self.kb.event_server(str(callee[1]))
+            assert server is not None
+            on = server.registrations.get(callee[2][0])
+            if on is None:
+                return []
+            event = _string(site.arg(0, "event")) or ""
+            target = site.arg(on.position, on.keyword)
+            return self._handlers_for_target(path, target, on.kind, "", event)
         if callee is not None and callee[0] == "xi" and len(callee[2]) == 1:
             if self.is_app(("xi", callee[1], ())):
                 registration = self.kb.registrations.get(callee[2][0])
@@ -286,6 +445,17 @@ class RouteFinder:
         value = self.resolver.eval(path, target)
         if value is None:
             return []
+        if value[0] == "u":
+            # `for path, handler in ROUTES: router.add_api_route(path, handler)`: each of them.
+            found: list[Handler] = []
+            for member in value[1]:
+                found.extend(self._handlers_for_value(member, kind, method, route_path))
+            return found
+        return self._handlers_for_value(value, kind, method, route_path)
+
+    def _handlers_for_value(
+        self, value: Value, kind: str, method: str = "", route_path: str = ""
+    ) -> list[Handler]:
         if value[0] == "pf":
             function = self._function(value[1], value[2])
             if function is None:
@@ -341,10 +511,28 @@ class RouteFinder:
     def _from_class(self, path: str, qualname: str) -> list[Handler]:
         found: list[Handler] = []
         for base in self.resolver.external_bases(path, qualname):
-            handler = self.kb.class_handlers.get(base)
+            handler = self.kb.class_handlers.get(self.kb.canonical(base))
             if handler is not None:
-                found.extend(self._method_handlers(path, qualname, handler.methods, handler.kind))
+                methods = self._matching_methods(path, qualname, handler.methods)
+                found.extend(self._method_handlers(path, qualname, methods, handler.kind))
         return found
+
+    def _matching_methods(
+        self, path: str, qualname: str, names: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """Method names, with `on_*` patterns matched against the class's own methods."""
+        if not any("*" in name for name in names):
+            return names
+        facts = self.project.facts_for(path)
+        cls = facts.classes.get(qualname) if facts is not None else None
+        own = list(cls.methods) if cls is not None else []
+        found: list[str] = []
+        for name in names:
+            if "*" in name:
+                found.extend(method for method in own if fnmatch.fnmatchcase(method, name))
+            else:
+                found.append(name)
+        return tuple(dict.fromkeys(found))
 
     # -- helpers --------------------------------------------------------------------------------
     def _function(self, path: str, qualname: str) -> FunctionFacts | None:
@@ -429,11 +617,14 @@ def _constructor_by_name(kb: KnowledgeBase, last: str) -> Registration | None:
     return None
 
 
+_HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "options", "head", "trace"})
+
+
 def _method_name(callee: Ref, site: CallSite) -> str:
     member = callee[2] if callee[0] == "a" else ""
     if member in ("api_route", "route"):
         return _methods(site.arg(-1, "methods")) or "GET"
-    return member.upper() if member else ""
+    return member.upper() if member in _HTTP_METHODS else ""
 
 
 def _methods(ref: Ref | None) -> str:

@@ -19,8 +19,9 @@ from typing import TextIO
 from async_pitfalls_lint.analysis import Analysis, analysis_for
 from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import Settings
-from async_pitfalls_lint.files import iter_python_files
+from async_pitfalls_lint.files import display_path, iter_python_files
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, ProjectInfo
+from async_pitfalls_lint.progress import ProgressLine
 from async_pitfalls_lint.project import FACTS_CODEC, summarise_file
 from async_pitfalls_lint.report import INTERNAL_ERROR_PREFIX, Report
 from async_pitfalls_lint.suppression import remove_suppressed
@@ -33,12 +34,6 @@ RUN_CODEC: Codec[list[FileResult]] = Codec("run", list[FileResult])
 class StdinInput:
     filename: str
     text: str
-
-
-def display_path(path: Path) -> str:
-    absolute = os.path.abspath(path)
-    relative = os.path.relpath(absolute, os.getcwd())
-    return absolute if relative.startswith("..") else relative.replace(os.sep, "/")
 
 
 def group_by_project(
@@ -65,6 +60,7 @@ def check_files(
         return report
     files = list(iter_python_files(paths, settings.exclude))
     done = 0
+    line = ProgressLine(progress, len(files))
     for analysis, group in group_by_project(files, settings):
         report.projects.append(project_info(analysis))
         run_key = _run_key(analysis, group)
@@ -78,14 +74,10 @@ def check_files(
         for file in group:
             results.append(check_one(analysis, file))
             done += 1
-            if progress is not None:
-                progress.write(f"\rchecked {done}/{len(files)} files")
-                progress.flush()
+            line.update(done)
         report.results.extend(results)
         _store_run(analysis, run_key, results)
-    if progress is not None and files:
-        progress.write("\r\033[K")
-        progress.flush()
+    line.close()
     return report
 
 
@@ -97,13 +89,16 @@ def project_info(analysis: Analysis) -> ProjectInfo:
 # -- whole-run results, for a rerun when no project file changed -------------------------------
 def _run_key(analysis: Analysis, group: list[Path]) -> str | None:
     """A digest of everything a run's results depend on: the tool, the settings, the working
-    folder (paths are shown relative to it), and the size and mtime of every project file."""
+    folder (paths are shown relative to it), and the size and mtime of every project file
+    (Python files, and the files that decide the source roots)."""
     if analysis.project.cache is None:
         return None
     digest = hashlib.blake2b(digest_size=20)
     digest.update(repr((analysis.project.cache.directory, analysis.settings, os.getcwd())).encode())
     try:
-        for path in sorted({*analysis.project.python_files(), *map(os.path.abspath, group)}):
+        project = analysis.project
+        inputs = {*project.python_files(), *project.launch_files(), *map(os.path.abspath, group)}
+        for path in sorted(inputs):
             info = os.stat(path)
             digest.update(f"{path}\0{info.st_mtime_ns}\0{info.st_size}\n".encode())
     except OSError:

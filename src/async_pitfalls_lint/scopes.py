@@ -4,7 +4,9 @@ With `scope = "fastapi"` (the default) the roots are the async handlers FastAPI 
 call (routes.py), found across the whole project; every project coroutine they call or await,
 or hand over as a callable (`add_task(send_email)`), runs on the loop too, transitively and
 across modules. Plain `def` handlers run in the threadpool and are not roots. With
-`scope = "all"` every `async def` is event-loop code.
+`scope = "all"` every `async def` is event-loop code. A coroutine reached through a receiver
+chosen at run time (`await self.store.commit()` with `store` a GitStore or a DbStore) runs on
+the loop whichever candidate it is: each one is followed, up to `max-candidates`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from dataclasses import dataclass
 
 from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.facts import CallSite, Ref
-from async_pitfalls_lint.names import Arguments, Resolver, qualified_name, receiver_of
+from async_pitfalls_lint.names import (
+    Arguments,
+    Resolver,
+    Value,
+    candidates,
+    qualified_name,
+    receiver_of,
+)
 from async_pitfalls_lint.project import Project
 from async_pitfalls_lint.routes import Handler, RouteFinder
 
@@ -26,6 +35,10 @@ class Reason:
 
     handler: Handler
     via: tuple[str, ...] = ()  # names of the coroutines between the handler and this function
+    # How the last of them reached this one: "" called or awaited, "task" started as a task
+    # (`asyncio.create_task(...)`), "background" handed to BackgroundTasks, "passed" handed to
+    # another call as a callable.
+    how: str = ""
 
     @property
     def is_handler(self) -> bool:
@@ -34,7 +47,14 @@ class Reason:
     def describe(self, name: str) -> str:
         if not self.via:
             return self.handler.describe()
-        return f"coroutine {name}() awaited from {self.handler.describe()}"
+        handler = self.handler.describe()
+        if self.how == "task":
+            return f"coroutine {name}() started as a task from {handler}"
+        if self.how == "background":
+            return f"background task {name}() scheduled by {handler}"
+        if self.how == "passed":
+            return f"coroutine {name}() passed on from {handler}"
+        return f"coroutine {name}() awaited from {handler}"
 
 
 def _name(qualname: str) -> str:
@@ -123,8 +143,9 @@ class EventLoopIndex:
         handlers.extend(self._background_tasks_of_sync_handlers(handlers))
         for handler in sorted(handlers, key=_handler_priority):
             key = (handler.path, handler.qualname)
-            # Starlette runs sync startup/shutdown handlers directly on the loop, not in a thread.
-            runs_on_loop = handler.is_async or handler.kind == "event_handler"
+            # Starlette runs sync startup/shutdown handlers directly on the loop, not in a thread,
+            # and python-socketio's AsyncServer calls sync event handlers on the loop too.
+            runs_on_loop = handler.is_async or handler.kind in ("event_handler", "socketio")
             if runs_on_loop and key not in reasons:
                 reasons[key] = Reason(handler)
                 queue.append((*key, None))
@@ -133,9 +154,9 @@ class EventLoopIndex:
             reason = reasons[(path, qualname)]
             with self.resolver.frame_for(None, arguments):
                 edges = self._edges(path, qualname)
-            for target, target_arguments in edges:
+            for target, target_arguments, how in edges:
                 if target not in reasons:
-                    reasons[target] = Reason(reason.handler, (*reason.via, _name(qualname)))
+                    reasons[target] = Reason(reason.handler, (*reason.via, _name(qualname)), how)
                     queue.append((*target, None))
                 seen = self.arguments.setdefault(target, [])
                 if (
@@ -188,29 +209,39 @@ class EventLoopIndex:
         return order
 
     def _coroutines_used_by(self, path: str, qualname: str) -> list[tuple[str, str]]:
-        return [target for target, _ in self._edges(path, qualname)]
+        return [target for target, _, _ in self._edges(path, qualname)]
 
-    def _edges(self, path: str, qualname: str) -> list[tuple[tuple[str, str], Arguments | None]]:
+    def _edges(self, path: str, qualname: str) -> list[Edge]:
         """Project coroutines a function calls, awaits or hands over, each with the typed values
-        the call passes to its unannotated parameters (evaluated in the current frame)."""
+        the call passes to its unannotated parameters (evaluated in the current frame) and how
+        it is reached (see Reason.how)."""
         facts = self.project.facts_for(path)
         function = facts.functions.get(qualname) if facts is not None else None
         if function is None:
             return []
-        found: list[tuple[tuple[str, str], Arguments | None]] = []
-        for site in function.calls:
-            self._collect(path, site.callee, found, site)
+        found: list[Edge] = []
+        handovers = [self._handover(path, site) for site in function.calls]
+        started = {
+            (argument[1], argument[2])
+            for site, how in zip(function.calls, handovers, strict=True)
+            if how == "task"
+            for argument in (site.arg(0, "coro"),)
+            if argument is not None and argument[0] == "c"
+        }
+        for site, how in zip(function.calls, handovers, strict=True):
+            called = "task" if (site.callee, site.args) in started else ""
+            self._collect(path, site.callee, found, site, called)
             for argument in (*site.args, *(value for _, value in site.kwargs)):
                 if argument is not None and argument[0] in ("n", "a"):
-                    self._collect(path, argument, found, None)
-            found.extend((target, None) for target in self._scheduled_through(path, site))
+                    self._collect(path, argument, found, None, how)
+            found.extend((target, None, "task") for target in self._scheduled_through(path, site))
         for site in function.lambda_calls:
-            self._collect(path, site.callee, found, site)
+            self._collect(path, site.callee, found, site, "")
         for bindings in function.locals.values():
             for bound in bindings:
                 # Dispatch tables: `handlers = {"join": on_join}`, then `await handlers[kind]()`.
                 for item in _table_items(bound):
-                    self._collect(path, item, found, None)
+                    self._collect(path, item, found, None, "")
         return found
 
     def _scheduled_through(self, path: str, site: CallSite) -> list[tuple[str, str]]:
@@ -251,16 +282,39 @@ class EventLoopIndex:
         self._scheduled[key] = found
         return found
 
+    def _handover(self, path: str, site: CallSite) -> str:
+        """What a call does with the callables and coroutines passed to it."""
+        callee = qualified_name(self.resolver.eval(path, site.callee))
+        kb = self.routes.kb
+        if callee in kb.task_starters:
+            return "task"
+        offload = kb.offloads.get(callee)
+        if offload is not None and offload.runs_in == "background":
+            return "background"
+        return "passed"
+
     def _collect(
         self,
         path: str,
         ref: Ref | None,
-        into: list[tuple[tuple[str, str], Arguments | None]],
+        into: list[Edge],
         site: CallSite | None,
+        how: str,
     ) -> None:
-        value = self.resolver.eval(path, ref)
-        if value is None:
+        members = candidates(self.resolver.eval(path, ref))
+        if len(members) > self.resolver.max_candidates:
             return
+        for value in members:
+            self._collect_value(path, value, into, site, how)
+
+    def _collect_value(
+        self,
+        path: str,
+        value: Value,
+        into: list[Edge],
+        site: CallSite | None,
+        how: str,
+    ) -> None:
         targets: list[tuple[str, str]] = []
         if value[0] == "pf":
             targets.append((value[1], value[2]))
@@ -278,9 +332,10 @@ class EventLoopIndex:
             if site is not None:
                 receiver = receiver_of(value) if value[0] == "pf" else None
                 arguments = self.resolver.bind_arguments(path, site, target[0], function, receiver)
-            into.append((target, arguments))
+            into.append((target, arguments, how))
 
 
+Edge = tuple[tuple[str, str], Arguments | None, str]  # (path, qualname), arguments, how
 _MAX_BINDINGS = 3
 _SCHEDULING_DEPTH = 3
 # The whole-project index, cached while no project file changes: handlers, reasons, arguments.

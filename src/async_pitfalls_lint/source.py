@@ -206,6 +206,9 @@ def _newer(node: cst.CSTNode, quote: str) -> bool:
         return version < (3, 13) and getattr(node, "default", None) is not None
     if type(node).__name__ == "TemplatedString":  # t-strings (libcst >= 1.8)
         return version < (3, 14)
+    if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
+        # PEP 758: `except A, B:` without parentheses.
+        return version < (3, 14) and isinstance(node.type, cst.Tuple) and not node.type.lpar
     if isinstance(node, cst.FormattedStringExpression):
         return version < (3, 12) and _pep701(node, quote)
     return False

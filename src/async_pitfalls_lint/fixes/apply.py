@@ -7,6 +7,7 @@ unsafe ones with `unsafe`), and applies their edits to the text:
   the next round (identical edits, such as the same `import asyncio`, are shared);
 - the result must parse with libcst and, when the original compiled, compile: a fix that breaks
   either is refused (left out and reported) and the others are kept;
+- module-level imports whose last use the applied fixes replaced are removed (fixes/cleanup.py);
 - the new text is re-analysed by a fresh analysis of the project that reads it through
   `Project.set_content`, until no fixable finding remains or `max_rounds` is reached.
 
@@ -29,6 +30,7 @@ from async_pitfalls_lint.analysis import Analysis
 from async_pitfalls_lint.cache import content_key
 from async_pitfalls_lint.config import Settings
 from async_pitfalls_lint.files import iter_python_files
+from async_pitfalls_lint.fixes.cleanup import drop_unused_imports
 from async_pitfalls_lint.model import Edit, FileResult, Finding, Fix
 from async_pitfalls_lint.project import project_root_for
 from async_pitfalls_lint.report import Report
@@ -126,7 +128,7 @@ def apply_fixes(text: str, findings: Sequence[Finding], must_compile: bool) -> A
     edits = [edit for index in chosen for edit in fixes[index].edits]
     fixed_text = apply_edits(text, edits)
     if text_problem(fixed_text, must_compile) is None:
-        result.text = fixed_text
+        result.text = _tidy(text, fixed_text, edits, must_compile)
         result.fixed = [findings[index] for index in chosen]
         return result
     # Something broke the file: add the fixes one at a time and refuse those that break it.
@@ -141,8 +143,16 @@ def apply_fixes(text: str, findings: Sequence[Finding], must_compile: bool) -> A
             result.fixed.append(findings[index])
         else:
             result.refused.append((findings[index], problem))
-    result.text = current
+    result.text = _tidy(text, current, kept, must_compile)
     return result
+
+
+def _tidy(before: str, after: str, edits: Sequence[Edit], must_compile: bool) -> str:
+    """The fixed text without the imports the fixes left unused (when that still parses)."""
+    tidied = drop_unused_imports(before, after, edits)
+    if tidied != after and text_problem(tidied, must_compile) is not None:
+        return after
+    return tidied
 
 
 # -- files ---------------------------------------------------------------------------------------

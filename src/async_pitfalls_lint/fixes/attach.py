@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ModuleFacts, ref_text
+from async_pitfalls_lint.fixes.cleanup import removal_edits
 from async_pitfalls_lint.fixes.edits import (
     Source,
     plain_def_fix,
@@ -30,6 +31,7 @@ from async_pitfalls_lint.fixes.edits import (
     to_thread_fix,
 )
 from async_pitfalls_lint.fixes.imports import Unavailable
+from async_pitfalls_lint.fixes.layout import line_length_for
 from async_pitfalls_lint.knowledge import BlockingEntry
 from async_pitfalls_lint.model import Finding, Fix
 from async_pitfalls_lint.routes import _imports_framework
@@ -81,7 +83,7 @@ def attach_fixes(
     text = _decoded(data, analysis.settings.max_file_size) if data is not None else None
     if facts is None or text is None:
         return findings
-    source = Source(text, facts, function)
+    source = Source(text, facts, function, line_length_for(path))
     attached = []
     for finding in findings:
         if not analysis.selection.enabled(finding.code, display):
@@ -95,8 +97,18 @@ def attach_fixes(
             why = f"building the fix failed ({type(error).__name__}: {error})"
             attached.append(dataclasses.replace(finding, fix=None, fix_unavailable=why))
         else:
+            fix = _with_unused_imports_removed(source.text, fix)
             attached.append(dataclasses.replace(finding, fix=fix, fix_unavailable=""))
     return _supersede(attached, function)
+
+
+def _with_unused_imports_removed(text: str, fix: Fix) -> Fix:
+    """The fix, plus the removal of an import whose last use it replaces."""
+    try:
+        removal = removal_edits(text, fix.edits)
+    except Exception:  # tidying is a nicety: never cost the fix
+        return fix
+    return dataclasses.replace(fix, edits=(*fix.edits, *removal)) if removal else fix
 
 
 @lru_cache(maxsize=8)
@@ -199,7 +211,7 @@ def _never_awaits_fix(analysis: Analysis, path: str, source: Source, reason: Rea
     function = source.function
     if not function.is_async or function.awaits:
         raise Unavailable(f"{function.name}() awaits")
-    if not reason.is_handler or reason.handler.kind not in ("route", "dependency"):
+    if not reason.is_handler or not reason.handler.can_be_plain_def:
         raise Unavailable(f"{function.name}() is not a route or dependency")
     _check_decorators(analysis, path, source.facts, function)
     _check_loop_use(analysis, path, function)

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 import libcst as cst
 
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ModuleFacts, ref_text
-from async_pitfalls_lint.fixes.imports import Unavailable, asyncio_name, threadpool_name
+from async_pitfalls_lint.fixes.imports import (
+    Unavailable,
+    asyncio_name,
+    newline_of,
+    threadpool_name,
+)
+from async_pitfalls_lint.fixes.layout import DEFAULT_LINE_LENGTH, indent_unit, split_line
 from async_pitfalls_lint.model import Edit, Fix
 
 _DOTTED = re.compile(r"[^\W\d]\w*(?:\s*\.\s*[^\W\d]\w*)*")
@@ -32,11 +38,13 @@ _ASYNC_DEF = re.compile(r"async(\s+|\s*\\\r?\n\s*)def\b")
 
 @dataclass(frozen=True)
 class Source:
-    """What a fix builder reads: the module's text and facts, and the function the call is in."""
+    """What a fix builder reads: the module's text and facts, the function the call is in, and
+    the line length of the project's formatter."""
 
     text: str
     facts: ModuleFacts
     function: FunctionFacts
+    line_length: int = DEFAULT_LINE_LENGTH
 
 
 def skip_blanks(text: str, position: int) -> int:
@@ -121,16 +129,22 @@ def to_thread_fix(source: Source, site: CallSite) -> Fix:
     empty = text[inside : inside + 1] == ")"
     between = text[site.callee_end : paren]
     replace_from = site.callee_end if between.strip(" \t") == "" else paren
-    edits: list[Edit] = []
+    imports: list[Edit] = []
     runner = threadpool_name(source.facts, source.function)
     if runner is not None and not any(name == "func" for name, _ in site.kwargs):
         helper = runner
     else:
         asyncio = asyncio_name(source.facts, source.function, text)
         if asyncio.edit is not None:
-            edits.append(asyncio.edit)
+            imports.append(asyncio.edit)
         helper = f"{asyncio.text}.to_thread"
-    edits.append(Edit(site.start, site.start, f"await {helper}("))
+    opening = f"await {helper}("
+    hanging = _hanging_indent(text, paren)
+    if hanging is not None:
+        # `f(\n    x,\n)`: the arguments already have lines of their own; so does the callee,
+        # `await to_thread(\n    f,\n    x,\n)`, as black lays out a call it had to split.
+        opening += newline_of(text) + hanging
+    edits = [Edit(site.start, site.start, opening)]
     # `f(x)` -> `..., x)`; `f(\n    x,\n)` -> `...,\n    x,\n)`: no space before a line break.
     separator = "," if text[paren + 1 : paren + 2].isspace() else ", "
     close = _bare_generator_argument(text, paren, site.end)
@@ -140,7 +154,71 @@ def to_thread_fix(source: Source, site: CallSite) -> Fix:
     else:
         edits.append(Edit(replace_from, paren + 1, "" if empty else separator))
     callee = ref_text(site.callee) if site.callee is not None else "the call"
-    return Fix(f"Run {callee}() in a worker thread: `await {helper}(...)`", False, tuple(edits))
+    edits = _fitted(source, site, edits)
+    return Fix(
+        f"Run {callee}() in a worker thread: `await {helper}(...)`", False, (*imports, *edits)
+    )
+
+
+def _hanging_indent(text: str, paren: int) -> str | None:
+    """The indentation of a call's first argument line when its arguments start on the line
+    after the opening parenthesis (only a comment may follow it), deeper than the call's line."""
+    end = paren + 1
+    while end < len(text) and text[end] in " \t":
+        end += 1
+    if end < len(text) and text[end] == "#":
+        while end < len(text) and text[end] not in "\r\n":
+            end += 1
+    if end >= len(text) or text[end] not in "\r\n":
+        return None
+    line_start = _line_start(text, paren)
+    call_indent = _leading(text[line_start:paren])
+    following = skip_blanks(text, end)
+    argument_line = _line_start(text, following)
+    indent = text[argument_line:following]
+    if indent.strip() or len(indent) <= len(call_indent):
+        return None
+    return indent
+
+
+def _line_start(text: str, position: int) -> int:
+    return max(text.rfind("\n", 0, position), text.rfind("\r", 0, position)) + 1
+
+
+def _line_end(text: str, position: int) -> int:
+    ends = [index for index in (text.find("\n", position), text.find("\r", position)) if index >= 0]
+    return min(ends) if ends else len(text)
+
+
+def _leading(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _fitted(source: Source, site: CallSite, edits: list[Edit]) -> list[Edit]:
+    """The call's edits, or, when they would push a line that fitted the project's line length
+    past it, one edit that rewrites the line split as the formatter would split it."""
+    text = source.text
+    start, end = _line_start(text, site.start), _line_end(text, site.end)
+    original = text[start:end]
+    if any(newline in original for newline in "\r\n") or len(original) > source.line_length:
+        return edits
+    pieces = []
+    position = start
+    for edit in sorted(edits, key=lambda edit: (edit.start, edit.end)):
+        if not start <= edit.start <= edit.end <= end:
+            return edits
+        pieces.append(text[position : edit.start])
+        pieces.append(edit.text)
+        position = edit.end
+    pieces.append(text[position:end])
+    fixed = "".join(pieces)
+    if len(fixed) <= source.line_length:
+        return edits
+    unit = indent_unit(text, source.function.def_start)
+    split = split_line(fixed, unit, source.line_length)
+    if split is None:
+        return edits
+    return [Edit(start, end, split.replace("\n", newline_of(text)))]
 
 
 def _bare_generator_argument(text: str, paren: int, end: int) -> int | None:

@@ -102,6 +102,7 @@ class _Statement:
     kind: str  # "import", "from", "future", "other"
     module: str  # the imported module for imports, "" otherwise
     relative: bool = False
+    binds: tuple[str, ...] = ()  # the names an import statement binds
 
     @property
     def is_import(self) -> bool:
@@ -133,6 +134,11 @@ def _line_starts(text: str) -> list[int]:
     return [0] + [match.end() for match in _NEWLINE.finditer(text)]
 
 
+def module_statements(text: str) -> tuple[_Statement, ...] | None:
+    """The module's top-level statements (imports with what they bind), parsed once per text."""
+    return _statements(text)
+
+
 @lru_cache(maxsize=16)
 def _statements(text: str) -> tuple[_Statement, ...] | None:
     try:
@@ -147,11 +153,17 @@ def _statements(text: str) -> tuple[_Statement, ...] | None:
         last = node.end_lineno or node.lineno
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
-            statements.append(_Statement(first, last, "import", modules[0] if modules else ""))
+            binds = tuple(alias.asname or alias.name.split(".", 1)[0] for alias in node.names)
+            statements.append(
+                _Statement(first, last, "import", modules[0] if modules else "", binds=binds)
+            )
         elif isinstance(node, ast.ImportFrom):
             module = node.module or ""
             kind = "future" if module == "__future__" else "from"
-            statements.append(_Statement(first, last, kind, module, relative=node.level > 0))
+            binds = tuple(alias.asname or alias.name for alias in node.names if alias.name != "*")
+            statements.append(
+                _Statement(first, last, kind, module, relative=node.level > 0, binds=binds)
+            )
         elif (
             position == 0
             and isinstance(node, ast.Expr)

@@ -1,9 +1,10 @@
 """SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
 
 `tool.driver.rules` is generated from the rule catalog (every rule, with its documentation and
-a link to its page); each result has its region, the call chain as `relatedLocations` and, when
-the finding has one, its fix as `fixes`. Columns are Unicode code points, 1-based, and the end
-column is exclusive, as the format defines.
+a link to its page); each result has its region, the call chain as `relatedLocations` (followed
+by the other call sites that reach the same blocking call, its root cause, also summed up in
+`properties.rootCause`) and, when the finding has one, its fix as `fixes`. Columns are Unicode
+code points, 1-based, and the end column is exclusive, as the format defines.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from async_pitfalls_lint import __version__
 from async_pitfalls_lint.catalog import Catalog, Rule, load_catalog
 from async_pitfalls_lint.explain import rule_markdown
 from async_pitfalls_lint.model import ChainStep, Finding
-from async_pitfalls_lint.report import Report
+from async_pitfalls_lint.report import Report, RootCause, RootKey, root_key
 from async_pitfalls_lint.runtime.confirmation import confirmation_to_dict, runtime_to_dict
+
+# Other call sites of a shared root cause listed in each result's relatedLocations, at most.
+MAX_SHARED_SITES = 20
 
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -79,7 +83,25 @@ def _step_location(index: int, step: ChainStep) -> dict[str, Any]:
     }
 
 
-def result(finding: Finding, rule_index: dict[str, int], catalog: Catalog) -> dict[str, Any]:
+def _shared_site_location(index: int, other: Finding, cause: RootCause) -> dict[str, Any]:
+    return {
+        "id": index,
+        "message": {
+            "text": f"another call site reaching {cause.label} at {cause.path}:{cause.line}"
+        },
+        "physicalLocation": {
+            "artifactLocation": artifact_location(other.path),
+            "region": {"startLine": other.span.line, "startColumn": other.span.column + 1},
+        },
+    }
+
+
+def result(
+    finding: Finding,
+    rule_index: dict[str, int],
+    catalog: Catalog,
+    causes: dict[RootKey, RootCause] | None = None,
+) -> dict[str, Any]:
     span = finding.span
     rule = catalog.get(finding.code)
     entry: dict[str, Any] = {
@@ -104,9 +126,19 @@ def result(finding: Finding, rule_index: dict[str, int], catalog: Catalog) -> di
     if finding.callee:
         entry["properties"]["callee"] = finding.callee
     if finding.chain:
-        entry["relatedLocations"] = [
-            _step_location(index, step) for index, step in enumerate(finding.chain, start=1)
-        ]
+        related = [_step_location(index, step) for index, step in enumerate(finding.chain, start=1)]
+        key = root_key(finding)
+        cause = causes.get(key) if causes is not None and key is not None else None
+        if cause is not None:
+            entry["properties"]["rootCause"] = {
+                "location": f"{cause.path}:{cause.line}:{cause.column}",
+                "callee": cause.callee,
+                "callSites": cause.call_sites,
+            }
+            others = [other for other in cause.findings if other is not finding]
+            for other in others[:MAX_SHARED_SITES]:
+                related.append(_shared_site_location(len(related) + 1, other, cause))
+        entry["relatedLocations"] = related
     if finding.fix is not None:
         entry["fixes"] = [
             {
@@ -154,6 +186,7 @@ def _add_runtime(run: dict[str, Any], report: Report) -> None:
 
 def render(report: Report) -> str:
     catalog = load_catalog()
+    causes = {cause.key: cause for cause in report.root_causes()}
     rules = [rule_descriptor(rule, catalog) for rule in catalog.rules]
     rule_index = {rule.code: index for index, rule in enumerate(catalog.rules)}
     notifications = [
@@ -182,7 +215,7 @@ def render(report: Report) -> str:
         "originalUriBaseIds": {SRCROOT: {"uri": Path(os.getcwd()).as_uri() + "/"}},
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",
-        "results": [result(finding, rule_index, catalog) for finding in report.findings],
+        "results": [result(finding, rule_index, catalog, causes) for finding in report.findings],
     }
     if report.runtime is not None:
         _add_runtime(run, report)

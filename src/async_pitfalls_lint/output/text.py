@@ -1,9 +1,14 @@
-"""`path:line:col: CODE message`, one finding a line (the flake8 layout, columns 1-based)."""
+"""`path:line:col: CODE message`, one finding a line (the flake8 layout, columns 1-based); the
+root causes (blocking calls that many call sites reach, each named once) are a separate text,
+which `check` writes to standard error with its summary, so standard output stays one finding a
+line for tools that read it."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from async_pitfalls_lint.model import Finding
-from async_pitfalls_lint.report import Report
+from async_pitfalls_lint.report import ROOT_CAUSE_MIN_SITES, Report, RootCause
 from async_pitfalls_lint.runtime.confirmation import text_marker, unexplained_text
 
 
@@ -27,3 +32,22 @@ def render(report: Report) -> str:
         for finding in report.findings
     ]
     return "".join(lines) + (unexplained_text(runtime) if runtime else "")
+
+
+def root_causes_text(causes: list[RootCause]) -> str:
+    """A trailer naming each blocking call that many call sites reach, once: fixing it there
+    clears all of its findings."""
+    shared = [cause for cause in causes if cause.call_sites >= ROOT_CAUSE_MIN_SITES]
+    if not shared:
+        return ""
+    lines = ["Root causes (one blocking call behind many findings; fix it once):"]
+    for cause in shared:
+        lines.append(
+            f"  {cause.path}:{cause.line}:{cause.column}: {cause.label} reached from "
+            f"{cause.call_sites} call sites ({_codes(cause.codes())})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _codes(counts: Counter[str]) -> str:
+    return ", ".join(f"{code} \u00d7{count}" for code, count in sorted(counts.items()))
