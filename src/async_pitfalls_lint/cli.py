@@ -35,6 +35,10 @@ from async_pitfalls_lint.output.routes import render_json, render_table, roots_t
 from async_pitfalls_lint.output.text import format_finding, root_causes_text
 from async_pitfalls_lint.report import Report
 from async_pitfalls_lint.runner import StdinInput, check_files, default_jobs
+from async_pitfalls_lint.runtime.confirmation import RuntimeConfirmation, confirm_findings
+from async_pitfalls_lint.runtime.confirmation import summary_text as runtime_summary
+from async_pitfalls_lint.runtime.stall_report import RuntimeReportError
+from async_pitfalls_lint.runtime.stall_report import load_report as load_runtime_report
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -164,6 +168,12 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stdin-filename", default="stdin.py", help="the file name for PATH '-' (standard input)"
     )
+    parser.add_argument(
+        "--runtime-report",
+        type=Path,
+        metavar="PATH",
+        help="mark findings confirmed or not exercised by a `pytest --apl-report` run",
+    )
 
 
 def settings_from_args(args: argparse.Namespace, start: Path) -> Settings:
@@ -232,6 +242,8 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     settings = settings_from_args(args, start)
     progress = stderr if (not args.quiet and _isatty(stderr)) else None
     report = check_files(paths, settings, jobs=_jobs_for(args), stdin=stdin, progress=progress)
+    if args.runtime_report is not None:
+        report.runtime = _runtime_confirmation(report, args.runtime_report)
     rendered = FORMATS[args.format](report)
     if args.statistics and args.format == "text":
         rendered += statistics_text(report)
@@ -247,9 +259,20 @@ def run_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if args.format == "text":
             stderr.write(root_causes_text(report.root_causes()))
         print(summary_line(report), file=stderr)
+        if report.runtime is not None:
+            print(f"{PROG}: {runtime_summary(report.runtime)}", file=stderr)
     for problem in report.internal_errors:
         print(f"{PROG}: {problem.path}: {problem.problem}", file=stderr)
     return exit_status(report, args.exit_zero)
+
+
+def _runtime_confirmation(report: Report, path: Path) -> RuntimeConfirmation:
+    try:
+        runtime = load_runtime_report(path)
+    except RuntimeReportError as error:
+        raise UsageError(str(error)) from None
+    checked = [result.path for result in report.results]
+    return confirm_findings(report.findings, checked, runtime, str(path))
 
 
 def statistics_text(report: Report) -> str:

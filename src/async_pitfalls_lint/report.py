@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, ProjectInfo
+
+if TYPE_CHECKING:
+    from async_pitfalls_lint.runtime.confirmation import RuntimeConfirmation
 
 INTERNAL_ERROR_PREFIX = "internal error"
 # The text report sums up a blocking call reached from at least this many call sites.
@@ -67,6 +71,7 @@ def root_causes(findings: Iterable[Finding]) -> list[RootCause]:
 class Report:
     results: list[FileResult] = field(default_factory=list)
     projects: list[ProjectInfo] = field(default_factory=list)
+    runtime: RuntimeConfirmation | None = None  # set by `check --runtime-report`
 
     @property
     def findings(self) -> list[Finding]:

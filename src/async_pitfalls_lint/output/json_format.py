@@ -13,6 +13,7 @@ from async_pitfalls_lint import __version__
 from async_pitfalls_lint.catalog import load_catalog
 from async_pitfalls_lint.model import Finding
 from async_pitfalls_lint.report import Report, RootCause, RootKey, root_key
+from async_pitfalls_lint.runtime.confirmation import confirmation_to_dict, runtime_to_dict
 
 SCHEMA_VERSION = 1
 
@@ -50,6 +51,16 @@ def finding_to_dict(
     }
 
 
+def _finding_entry(
+    finding: Finding, report: Report, causes: dict[RootKey, RootCause]
+) -> dict[str, Any]:
+    entry = finding_to_dict(finding, causes)
+    status = report.runtime.status(finding) if report.runtime is not None else None
+    if status is not None:
+        entry["runtime"] = confirmation_to_dict(status)
+    return entry
+
+
 def _root_cause(finding: Finding, causes: dict[RootKey, RootCause] | None) -> dict[str, Any]:
     key = root_key(finding)
     cause = causes.get(key) if causes is not None and key is not None else None
@@ -79,16 +90,18 @@ def root_cause_to_dict(cause: RootCause, with_sites: bool = True) -> dict[str, A
 def render(report: Report) -> str:
     causes = report.root_causes()
     by_key = {cause.key: cause for cause in causes}
-    document = {
+    document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "async-pitfalls-lint", "version": __version__},
         "files_checked": report.files_checked,
         "fixes_available": report.fixable,
-        "findings": [finding_to_dict(finding, by_key) for finding in report.findings],
+        "findings": [_finding_entry(finding, report, by_key) for finding in report.findings],
         "root_causes": [root_cause_to_dict(cause) for cause in causes],
         "problems": [
             {"path": problem.path, "message": problem.problem} for problem in report.problems
         ],
         "statistics": dict(sorted(report.counts().items())),
     }
+    if report.runtime is not None:
+        document["runtime"] = runtime_to_dict(report.runtime)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

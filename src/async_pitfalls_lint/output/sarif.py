@@ -21,6 +21,7 @@ from async_pitfalls_lint.catalog import Catalog, Rule, load_catalog
 from async_pitfalls_lint.explain import rule_markdown
 from async_pitfalls_lint.model import ChainStep, Finding
 from async_pitfalls_lint.report import Report, RootCause, RootKey, root_key
+from async_pitfalls_lint.runtime.confirmation import confirmation_to_dict, runtime_to_dict
 
 # Other call sites of a shared root cause listed in each result's relatedLocations, at most.
 MAX_SHARED_SITES = 20
@@ -173,6 +174,16 @@ def _fingerprint(finding: Finding) -> str:
     return digest.hexdigest()[:32]
 
 
+def _add_runtime(run: dict[str, Any], report: Report) -> None:
+    """`check --runtime-report`: each result's confirmation, and the unexplained stalls."""
+    assert report.runtime is not None
+    for entry, finding in zip(run["results"], report.findings, strict=True):
+        status = report.runtime.status(finding)
+        if status is not None:
+            entry["properties"]["runtime"] = confirmation_to_dict(status)
+    run["properties"] = {"runtime": runtime_to_dict(report.runtime)}
+
+
 def render(report: Report) -> str:
     catalog = load_catalog()
     causes = {cause.key: cause for cause in report.root_causes()}
@@ -206,5 +217,7 @@ def render(report: Report) -> str:
         "columnKind": "unicodeCodePoints",
         "results": [result(finding, rule_index, catalog, causes) for finding in report.findings],
     }
+    if report.runtime is not None:
+        _add_runtime(run, report)
     document = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -9,6 +9,7 @@ from collections import Counter
 
 from async_pitfalls_lint.model import Finding
 from async_pitfalls_lint.report import ROOT_CAUSE_MIN_SITES, Report, RootCause
+from async_pitfalls_lint.runtime.confirmation import text_marker, unexplained_text
 
 
 def fix_marker(finding: Finding) -> str:
@@ -25,7 +26,12 @@ def format_finding(finding: Finding) -> str:
 
 
 def render(report: Report) -> str:
-    return "".join(format_finding(finding) + "\n" for finding in report.findings)
+    runtime = report.runtime  # `check --runtime-report`: each finding's confirmation
+    lines = [
+        format_finding(finding) + (text_marker(runtime, finding) if runtime else "") + "\n"
+        for finding in report.findings
+    ]
+    return "".join(lines) + (unexplained_text(runtime) if runtime else "")
 
 
 def root_causes_text(causes: list[RootCause]) -> str:

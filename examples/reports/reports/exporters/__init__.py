@@ -1,0 +1,1 @@
+"""Export formats, one module each, chosen by name at request time."""
