@@ -149,11 +149,33 @@ COMPILED = {
     "fastcodec/_speedups.cpython-311-x86_64-linux-gnu.so": "\x7fELF not really\n",
     "rawnative.cpython-311-x86_64-linux-gnu.so": "\x7fELF not really\n",
 }
+# A library whose base class the application subclasses: the library awaits the `async def`
+# methods it declares (inherited ones included), so project overrides run on the event loop.
+HOOKS = {
+    "hookbus/__init__.py": "from hookbus.base import Subscriber\n",
+    "hookbus/base.py": """\
+class BaseSubscriber:
+    async def on_message(self, payload: bytes) -> None:
+        pass
+
+    def on_error(self, error: Exception) -> None:
+        pass
+
+
+class Subscriber(BaseSubscriber):
+    async def on_close(self) -> None:
+        pass
+""",
+}
 # A stand-in for a library the knowledge base knows: its own source does nothing blocking,
 # and the knowledge base (which always wins) says `requests.get` is network I/O.
 KNOWN = {"requests/__init__.py": "def get(url, **kwargs):\n    return url\n"}
 
 APP = """\
+import subprocess
+import time
+
+import hookbus
 import slugs
 import wire
 from aioauth import Authenticator
@@ -193,6 +215,20 @@ async def login(password: str):
 @app.get("/native")
 async def use_native():
     return {"a": encode("x"), "b": pack(1), "c": requests.get("http://x")}  # APL102:50 "requests.get()"
+
+
+class AuditSubscriber(hookbus.Subscriber):
+    async def on_message(self, payload: bytes) -> None:
+        time.sleep(0.1)  # APL101:9 "in async library callback AuditSubscriber.on_message"
+
+    async def on_close(self) -> None:
+        subprocess.run(["sync"])  # APL105:9 "in async library callback AuditSubscriber.on_close"
+
+    async def flush(self) -> None:  # not a method the library declares: nobody awaits it
+        time.sleep(1)
+
+    def on_error(self, error: Exception) -> None:  # a plain method: the library calls it as is
+        time.sleep(1)
 """
 
 
@@ -219,6 +255,7 @@ def _project(root: Path, app: str = APP, config: str = "") -> Path:
     _distribution(site, "aioauth", "0.3", ASYNC_CLIENT)
     _distribution(site, "fastcodec", "5.0", COMPILED)
     _distribution(site, "requests", "9.9", KNOWN)
+    _distribution(site, "hookbus", "1.2", HOOKS)
     (root / "pyproject.toml").write_text(
         f'[project]\nname = "service"\n\n[tool.async-pitfalls-lint]\n{config}', encoding="utf-8"
     )

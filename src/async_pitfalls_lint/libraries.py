@@ -71,6 +71,8 @@ class PackageSummary:
 
     verdicts: dict[str, LibraryVerdict | None] = field(default_factory=dict)
     results: dict[str, tuple[Any, ...] | None] = field(default_factory=dict)
+    # The `async def` methods of a class (by qualified name) that subclasses may override.
+    async_methods: dict[str, list[str]] = field(default_factory=dict)
 
 
 _SUMMARY: Codec[PackageSummary] = Codec("library", PackageSummary)
@@ -194,6 +196,26 @@ class LibraryIndex:
         results[key] = result
         self._store_summary(package)
         return result
+
+    def async_methods(self, base: str) -> frozenset[str]:
+        """The `async def` methods a library class defines or inherits within its package: a
+        project subclass overriding one of them is called by the library on the event loop."""
+        package = self._package_of(("x", base))
+        if package is None:
+            return frozenset()
+        self._load_summary(package)
+        known = package.summary.async_methods
+        if base not in known:
+            known[base] = []  # a class defined through itself has none
+            found: set[str] = set()
+            target = self._callee(package, ("x", base))
+            if target is not None and target[0] == "pc":
+                for entry in package.resolver.class_mro(target[1], target[2]):
+                    if isinstance(entry, tuple):  # external bases of its own are not followed
+                        found.update(_own_async_methods(package.project, *entry))
+            known[base] = sorted(found)
+            self._store_summary(package)
+        return frozenset(known[base])
 
     # -- inference ------------------------------------------------------------------------------
     def _infer(self, package: _Package, value: Value, awaited: bool) -> LibraryVerdict | None:
@@ -381,6 +403,18 @@ class LibraryIndex:
     def _store_summary(self, package: _Package) -> None:
         if self.cache is not None:
             self.cache.put(self._cache_key(package), _SUMMARY, package.summary)
+
+
+def _own_async_methods(project: Project, path: str, qualname: str) -> list[str]:
+    facts = project.facts_for(path)
+    cls = facts.classes.get(qualname) if facts is not None else None
+    if facts is None or cls is None:
+        return []
+    return [
+        name
+        for name, function_qualname in cls.methods.items()
+        if (function := facts.functions.get(function_qualname)) is not None and function.is_async
+    ]
 
 
 def _native(site: str, top: str) -> bool:

@@ -30,7 +30,8 @@ class Handler:
     path: str
     qualname: str
     # route, websocket, dependency, middleware, exception_handler, event_handler, lifespan,
-    # socketio (python-socketio event handlers), background_task, coroutine
+    # socketio (python-socketio event handlers), background_task, coroutine, callback (an
+    # override of a library class's async method, which the library awaits)
     kind: str
     is_async: bool
     method: str = ""
@@ -79,6 +80,7 @@ class Handler:
             "lifespan": "lifespan handler",
             "background_task": "background task",
             "coroutine": "function",
+            "callback": "library callback",
         }
         return f"{prefix}{labels.get(kind, kind)} {name}"
 
@@ -515,7 +517,25 @@ class RouteFinder:
             if handler is not None:
                 methods = self._matching_methods(path, qualname, handler.methods)
                 found.extend(self._method_handlers(path, qualname, methods, handler.kind))
+            else:
+                found.extend(self._library_callbacks(path, qualname, base))
         return found
+
+    def _library_callbacks(self, path: str, qualname: str, base: str) -> list[Handler]:
+        """Overrides of a library base class's `async def` methods (an httpx transport's
+        `handle_async_request`, a callback handler's `on_llm_new_token`): the library awaits
+        them, on the event loop of whoever uses the object. Found from the installed library's
+        source; without it, only the knowledge base's `class_handlers` say so."""
+        libraries = self.resolver.libraries
+        if libraries is None:
+            return []
+        hooks = libraries.async_methods(self.kb.canonical(base))
+        if not hooks:
+            return []
+        cls = self.resolver.class_facts(path, qualname)
+        own = sorted(name for name in (cls.methods if cls is not None else ()) if name in hooks)
+        handlers = self._method_handlers(path, qualname, tuple(own), "callback")
+        return [handler for handler in handlers if handler.is_async]
 
     def _matching_methods(
         self, path: str, qualname: str, names: tuple[str, ...]
