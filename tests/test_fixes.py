@@ -405,11 +405,13 @@ SAFE_LINES = [
     "-async def health():\n+def health():\n",
     "-async def list_products(db: SessionDep):\n+def list_products(db: SessionDep):\n",
     "-    loop = asyncio.get_event_loop()\n+    loop = asyncio.get_running_loop()\n",
+    "-async def print_label(order: UserOrder):\n+def print_label(order: UserOrder):\n",
 ]
 UNSAFE_LINES = [
     "+    receipt = await asyncio.to_thread(gateway.charge, amount_cents, token)\n",
     "+    await asyncio.to_thread(target.write_bytes, await asyncio.to_thread(file.file.read))\n",
     "+    await asyncio.to_thread(Base.metadata.create_all, bind=engine)\n",
+    '+    order = await asyncio.to_thread(save_order, db, user.id, amount_cents, receipt["id"])\n',
 ]
 
 

@@ -5,7 +5,7 @@ from fastapi import FastAPI, Request
 
 from shop.database import engine
 from shop.models import Base
-from shop.routers import auth, checkout, products
+from shop.routers import auth, checkout, orders, products, shipping
 
 
 @asynccontextmanager
@@ -18,6 +18,8 @@ app = FastAPI(title="shop", lifespan=lifespan)
 app.include_router(auth.router)
 app.include_router(products.router)
 app.include_router(checkout.router)
+app.include_router(orders.router)
+app.include_router(shipping.router)
 
 
 @app.middleware("http")

@@ -1,9 +1,12 @@
+import time
+
 from passlib.context import CryptContext
 from sqlalchemy.orm import Session
 
 from shop.models import User
 
 pwd_context = CryptContext(schemes=["bcrypt"], deprecated="auto")
+FAILED_LOGIN_DELAY = 1.0  # seconds: makes guessing passwords slow
 
 
 def hash_password(password: str) -> str:
@@ -19,3 +22,7 @@ def authenticate_user(db: Session, email: str, password: str) -> User | None:
     if user is None or not verify_password(password, user.hashed_password):
         return None
     return user
+
+
+def slow_down_failed_login() -> None:
+    time.sleep(FAILED_LOGIN_DELAY)

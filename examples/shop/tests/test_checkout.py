@@ -13,7 +13,11 @@ async def test_checkout_charges_through_the_provider(payments_provider: str, use
             params={"amount_cents": 1299, "token": "tok_visa"},
             headers={"x-user-id": str(user.id)},
         )
-    assert response.json() == {"id": "ch_1", "amount": 1299}
+    receipt = response.json()
+    assert receipt == {"id": "ch_1", "amount": 1299, "order_id": receipt["order_id"]}
+    async with httpx.AsyncClient(transport=transport, base_url="http://shop") as http:
+        orders = await http.get("/orders/", headers={"x-user-id": str(user.id)})
+    assert orders.json() == [{"id": receipt["order_id"], "amount_cents": 1299, "charge_id": "ch_1"}]
 
 
 @pytest.mark.asyncio

@@ -72,3 +72,17 @@ def test_upload_image_makes_a_thumbnail(client, user, monkeypatch: pytest.Monkey
     assert response.json() == {"thumbnail": "7.thumb.png"}
     assert optimised == [Path("media/7.thumb.png")]
     assert audit_log.get_nowait() == f"{user.id} uploaded media/7.png"
+
+
+def test_resized_image_of_a_camera_photo(client, workdir: Path) -> None:
+    Image.new("RGB", (4000, 3000), "orange").save(workdir / "media" / "8.png")
+    response = client.get("/products/8/image/800")
+    assert response.headers["content-type"] == "image/webp"
+    with Image.open(BytesIO(response.content)) as resized:
+        assert resized.size == (800, 600)
+    assert client.get("/products/9/image/400").status_code == 404
+
+
+def test_stock_level_asks_the_warehouse(client, warehouse: str) -> None:
+    response = client.get("/products/7/stock")
+    assert response.json() == {"product_id": 7, "available": 12}

@@ -3,7 +3,7 @@ from pydantic import BaseModel
 
 from shop.deps import SessionDep
 from shop.models import User
-from shop.security import authenticate_user, hash_password
+from shop.security import authenticate_user, hash_password, slow_down_failed_login
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -25,6 +25,7 @@ async def register(credentials: Credentials, db: SessionDep):
 async def login(credentials: Credentials, db: SessionDep):
     user = authenticate_user(db, credentials.email, credentials.password)
     if user is None:
+        slow_down_failed_login()
         raise HTTPException(status_code=400, detail="bad credentials")
     return {"access_token": str(user.id)}
 

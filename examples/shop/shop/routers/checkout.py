@@ -2,7 +2,8 @@ import asyncio
 
 from fastapi import APIRouter
 
-from shop.deps import CurrentUser
+from shop.crud import save_order
+from shop.deps import CurrentUser, SessionDep
 from shop.services.payments import gateway
 
 router = APIRouter(prefix="/checkout", tags=["checkout"])
@@ -14,7 +15,8 @@ async def record_receipt(user_id: int, receipt: dict) -> None:
 
 
 @router.post("/")
-async def checkout(amount_cents: int, token: str, user: CurrentUser):
+async def checkout(amount_cents: int, token: str, user: CurrentUser, db: SessionDep):
     receipt = gateway.charge(amount_cents, token)
+    order = save_order(db, user.id, amount_cents, receipt["id"])
     await record_receipt(user.id, receipt)
-    return receipt
+    return {**receipt, "order_id": order.id}

@@ -1,14 +1,17 @@
 import asyncio
 import json
 import queue
+from io import BytesIO
 from pathlib import Path
 
-from fastapi import APIRouter, BackgroundTasks, UploadFile
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Response, UploadFile
+from PIL import Image
 
 from shop.deps import CurrentUser, SessionDep
 from shop.models import Product
 from shop.services import images
 from shop.services.images import MEDIA_ROOT, make_thumbnail
+from shop.services.stock import stock_level
 
 router = APIRouter(prefix="/products", tags=["products"])
 audit_log: queue.Queue[str] = queue.Queue()
@@ -20,7 +23,9 @@ async def list_products(db: SessionDep):
 
 
 @router.post("/{product_id}/image")
-async def upload_image(product_id: int, file: UploadFile, user: CurrentUser, tasks: BackgroundTasks):
+async def upload_image(
+    product_id: int, file: UploadFile, user: CurrentUser, tasks: BackgroundTasks
+):
     target = MEDIA_ROOT / f"{product_id}.png"
     target.write_bytes(file.file.read())
     thumbnail = await asyncio.to_thread(make_thumbnail, target)
@@ -38,3 +43,20 @@ async def catalogue():
 @router.get("/audit/next")
 async def next_audit_entry():
     return {"entry": audit_log.get(timeout=5)}
+
+
+@router.get("/{product_id}/image/{size}")
+async def resized_image(product_id: int, size: int):
+    source = MEDIA_ROOT / f"{product_id}.png"
+    if not source.exists():
+        raise HTTPException(status_code=404, detail="no image")
+    with Image.open(source) as image:
+        image.thumbnail((size, size))
+        buffer = BytesIO()
+        image.save(buffer, "WEBP")
+    return Response(buffer.getvalue(), media_type="image/webp")
+
+
+@router.get("/{product_id}/stock")
+async def product_stock(product_id: int):
+    return {"product_id": product_id, "available": stock_level(product_id)}

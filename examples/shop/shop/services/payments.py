@@ -12,7 +12,9 @@ class PaymentGateway:
 
     def charge(self, amount_cents: int, token: str) -> dict:
         for attempt in range(3):
-            response = self.session.post(PAYMENTS_URL, json={"amount": amount_cents, "source": token})
+            response = self.session.post(
+                PAYMENTS_URL, json={"amount": amount_cents, "source": token}, timeout=10
+            )
             if response.status_code != 503:
                 return response.json()
             time.sleep(2**attempt)
