@@ -47,6 +47,7 @@ SHOP_FINDINGS = [
     ("shop/routers/products.py", 32, 5, "APL302"),
     ("shop/routers/products.py", 38, 1, "APL303"),
     ("shop/routers/products.py", 39, 10, "APL103"),
+    ("shop/routers/products.py", 40, 16, "APL103"),
     ("shop/routers/products.py", 44, 1, "APL303"),
     ("shop/routers/products.py", 45, 22, "APL107"),
     ("shop/routers/products.py", 49, 1, "APL303"),

@@ -16,7 +16,7 @@ from async_pitfalls_lint.catalog import Catalog, load_catalog
 from async_pitfalls_lint.checks import OFFLOADING_CHECKS, CheckContext
 from async_pitfalls_lint.config import Settings, clear_root_cache
 from async_pitfalls_lint.environment import find_environment
-from async_pitfalls_lint.facts import CallSite, FunctionFacts, Ref, ref_text
+from async_pitfalls_lint.facts import CallSite, FunctionFacts, ref_text
 from async_pitfalls_lint.files import clear_walk_cache, display_path
 from async_pitfalls_lint.fixes import attach_fixes
 from async_pitfalls_lint.fixes.layout import clear_line_length_cache
@@ -139,7 +139,7 @@ class Analysis:
         for site in (*function.calls, *function.property_reads):
             classified = self._classify(path, site, frames)
             if classified.kind == "blocking":
-                if self._covered(path, function, site, classified):
+                if self._on_buffer(path, site, classified):
                     continue
                 findings.append(
                     self._direct_finding(display, site, classified, scope, reason, function)
@@ -169,21 +169,15 @@ class Analysis:
                 classified = self.classifier.classify(path, site)
         return classified
 
-    def _covered(
-        self, path: str, function: FunctionFacts, site: CallSite, found: Classified
-    ) -> bool:
-        """A read/write on a handle opened in this function: its open() is the finding."""
-        group = found.entry.covered_by if found.entry is not None else ""
-        if not group:
+    def _on_buffer(self, path: str, site: CallSite, found: Classified) -> bool:
+        """A read or write on an in-memory buffer (`io.BytesIO`), not on a file: no I/O. On a
+        file handle it blocks, and is reported as well as the handle's open()."""
+        if found.entry is None or not found.entry.on_handle:
             return False
         handles = [*site.args, *(value for _, value in site.kwargs)]
         if site.callee is not None and site.callee[0] == "a":
             handles.append(site.callee[1])
-        return any(
-            self._opened_by(path, function, handle, group, 0)
-            or self.resolver.is_buffer(self.resolver.eval(path, handle))
-            for handle in handles
-        )
+        return any(self.resolver.is_buffer(self.resolver.eval(path, handle)) for handle in handles)
 
     def _callee_source(self, path: str, site: CallSite) -> str:
         """The callee as written (`Plain(session).get`), for advice the user can paste."""
@@ -199,24 +193,6 @@ class Analysis:
         if not written or len(written) > 60:
             return _bare_name(ref_text(site.callee))
         return written
-
-    def _opened_by(
-        self, path: str, function: FunctionFacts, ref: Ref | None, group: str, depth: int
-    ) -> bool:
-        if ref is None or depth > 4:
-            return False
-        if ref[0] == "c":
-            value = self.resolver.eval(path, ref[1])
-            entry = self.kb.blocking(value[1]) if value is not None and value[0] == "x" else None
-            return entry is not None and entry.group == group
-        if ref[0] == "w":
-            return self._opened_by(path, function, ref[1], group, depth + 1)
-        if ref[0] == "n" and ref[1] == function.scope:
-            bindings = function.locals.get(ref[2])
-            return bool(bindings) and all(
-                self._opened_by(path, function, bound, group, depth + 1) for bound in bindings or ()
-            )
-        return False
 
     def _direct_finding(
         self,

@@ -35,7 +35,7 @@ class BlockingEntry:
     alternative: str
     fix: str
     what: str = ""
-    covered_by: str = ""  # a group whose finding on the same handle makes this one redundant
+    on_handle: bool = False  # a call on a file handle: on an in-memory buffer it is no I/O
     in_libraries: bool = True  # whether reaching it inside a library's code means blocking
     gil: str = ""  # CPU work only: GIL_HOLDS or GIL_RELEASES while it runs
 
@@ -164,7 +164,7 @@ class KnowledgeBase:
             alternative=str(raw.get("alternative", "")),
             fix=str(raw.get("fix", "none")),
             what=str(raw.get("what", "")),
-            covered_by=str(raw.get("covered_by", "")),
+            on_handle=bool(raw.get("on_handle", False)),
             in_libraries=bool(raw.get("in_libraries", True)),
             gil=str(raw.get("gil", "")),
             plain_def=bool(raw.get("plain_def", False)),
