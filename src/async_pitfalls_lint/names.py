@@ -121,6 +121,11 @@ class Resolver:
             if callee == ("x", "builtins.next") and ref[2]:
                 # `db = next(get_db())`: a generator's first value, which function_result gives.
                 return self.eval(path, ref[2][0])
+            if callee == ("x", "functools.partial") and ref[2]:
+                # Calling `partial(fetch, url)` calls `fetch`: the partial stands for it.
+                return self.eval(path, ref[2][0])
+            if callee == ("x", "builtins.super") and not ref[2] and ref[1][0] == "n":
+                return self._super(path, ref[1][1])
             if self.opens_buffer(path, callee, ref[2], ref[3]):
                 return ("xi", "io.BytesIO", ())  # an archive over a buffer: memory, not disk
             located = self._located(path, callee, ref[2])
@@ -340,6 +345,20 @@ class Resolver:
         for bound_name, value in arguments[2]:
             if bound_name == name:
                 return value
+        return None
+
+    def _super(self, path: str, scope: str) -> Value | None:
+        """`super()` in a method: the next project class of the method's class in lookup order
+        (`super().load()` runs that class's `load`, not an override)."""
+        facts = self.project.facts_for(path)
+        function = facts.functions.get(scope) if facts is not None else None
+        if function is None or function.class_qualname is None:
+            return None
+        mro = self.class_mro(path, function.class_qualname)
+        for entry in mro[1:]:
+            if isinstance(entry, tuple):
+                return ("pi", entry[0], entry[1], True)
+            return None  # a library base comes first: its method is the library's
         return None
 
     def _self_value(self, path: str, qualname: str) -> Value:
@@ -844,6 +863,25 @@ class Resolver:
         if tag == "alias":
             return self.instance_of(callee[1], callee[2])
         return None
+
+    def decorator_wrappers(self, path: str, function: FunctionFacts) -> list[tuple[str, str]]:
+        """The functions the project's own decorators put in place of `function` (a decorator's
+        nested `wrapper`, or a decorator factory's): calling the decorated function runs them,
+        and they usually call it. Decorators that return the function itself add nothing."""
+        found: list[tuple[str, str]] = []
+        for decorator in function.decorators:
+            value = self.eval(path, decorator)
+            for _ in range(2):  # a decorator, or a decorator factory's decorator
+                if value is None or value[0] != "pf":
+                    break
+                value = self.function_result(value[1], value[2])
+                if value is None or value[0] != "pf" or value[2] == function.qualname:
+                    continue
+                facts = self.project.facts_for(value[1])
+                if facts is not None and value[2] in facts.functions:
+                    found.append((value[1], value[2]))
+                    break
+        return found
 
     def function_result(self, path: str, qualname: str) -> Value | None:
         key = (path, qualname)

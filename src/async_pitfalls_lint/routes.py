@@ -272,27 +272,21 @@ class RouteFinder:
         """Async wrappers returned by the project's own decorators on a handler: the framework
         calls the wrapper, so its body runs on the event loop too."""
         found = []
-        for decorator in function.decorators:
-            value = self.resolver.eval(path, decorator)
-            for _ in range(2):  # a decorator, or a decorator factory's decorator
-                if value is None or value[0] != "pf":
-                    break
-                value = self.resolver.function_result(value[1], value[2])
-                wrapper = self._function(value[1], value[2]) if value and value[0] == "pf" else None
-                if value is not None and wrapper is not None and wrapper.is_async:
-                    found.append(
-                        Handler(
-                            value[1],
-                            wrapper.qualname,
-                            handler.kind,
-                            True,
-                            handler.method,
-                            handler.route_path,
-                            wrapper.line,
-                            wrapper=True,
-                        )
+        for wrapper_path, qualname in self.resolver.decorator_wrappers(path, function):
+            wrapper = self._function(wrapper_path, qualname)
+            if wrapper is not None and wrapper.is_async:
+                found.append(
+                    Handler(
+                        wrapper_path,
+                        wrapper.qualname,
+                        handler.kind,
+                        True,
+                        handler.method,
+                        handler.route_path,
+                        wrapper.line,
+                        wrapper=True,
                     )
-                    break
+                )
         return found
 
     def _is_extra_route_decorator(self, path: str, callee: Ref) -> bool:

@@ -158,6 +158,10 @@ class EventLoopIndex:
                 if target not in reasons:
                     reasons[target] = Reason(reason.handler, (*reason.via, _name(qualname)), how)
                     queue.append((*target, None))
+                    for wrapper in self._async_wrappers(*target):
+                        if wrapper not in reasons:  # awaiting the coroutine awaits its wrapper
+                            reasons[wrapper] = reasons[target]
+                            queue.append((*wrapper, None))
                 seen = self.arguments.setdefault(target, [])
                 if (
                     target_arguments is not None
@@ -168,6 +172,20 @@ class EventLoopIndex:
                     queue.append((*target, target_arguments))
         self._index(reasons)
         return reasons
+
+    def _async_wrappers(self, path: str, qualname: str) -> list[tuple[str, str]]:
+        """The async wrappers the project's own decorators put around a coroutine."""
+        facts = self.project.facts_for(path)
+        function = facts.functions.get(qualname) if facts is not None else None
+        if function is None or not function.decorators:
+            return []
+        found = []
+        for wrapper_path, wrapper_qualname in self.resolver.decorator_wrappers(path, function):
+            wrapper_facts = self.project.facts_for(wrapper_path)
+            wrapper = wrapper_facts.functions.get(wrapper_qualname) if wrapper_facts else None
+            if wrapper is not None and wrapper.is_async:
+                found.append((wrapper_path, wrapper_qualname))
+        return found
 
     def _background_tasks_of_sync_handlers(self, handlers: list[Handler]) -> list[Handler]:
         """Coroutines a threadpool handler schedules with BackgroundTasks: Starlette awaits

@@ -290,6 +290,18 @@ class CallClassifier:
             for category, chain in found.items():
                 if category not in chains:
                     chains[category] = dataclasses.replace(chain, via=via, note=note)
+        for wrapper_path, wrapper_qualname in self.resolver.decorator_wrappers(path, function):
+            # `@with_session` around a helper: its wrapper runs first (opening and committing
+            # a session), then usually the helper itself.
+            wrapper = self.function(wrapper_path, wrapper_qualname)
+            if wrapper is None or wrapper.is_async:
+                continue
+            found = self.chains_for(wrapper_path, wrapper_qualname, depth + 1)
+            for category, chain in found.items():
+                if category not in chains:
+                    chains[category] = dataclasses.replace(
+                        chain, via=f"@{_decorator_label(wrapper_qualname)}"
+                    )
         if not chains:
             return NOTHING
         best = self._most_severe(chains)
@@ -523,3 +535,8 @@ def _runs_when_called(function: FunctionFacts) -> bool:
         decorator is not None and decorator[0] in ("n", "a") and decorator[-1] == "contextmanager"
         for decorator in function.decorators
     )
+
+
+def _decorator_label(qualname: str) -> str:
+    """`with_session.<locals>.wrapper` -> `with_session`: the decorator, as the user wrote it."""
+    return qualname.split("#", 1)[0].split(".<locals>", 1)[0]
