@@ -119,9 +119,11 @@ class Client:
         given: the server publishes an open file again when another one changes)."""
         params = self.wait_notification(
             "textDocument/publishDiagnostics",
-            lambda p: p["uri"] == uri
-            and (version is None or p.get("version") == version)
-            and (codes is None or [item["code"] for item in p["diagnostics"]] == codes),
+            lambda p: (
+                p["uri"] == uri
+                and (version is None or p.get("version") == version)
+                and (codes is None or [item["code"] for item in p["diagnostics"]] == codes)
+            ),
             timeout,
         )
         return list(params["diagnostics"])
@@ -175,7 +177,14 @@ class Client:
         uri = path.as_uri()
         self.notify(
             "textDocument/didOpen",
-            {"textDocument": {"uri": uri, "languageId": "python", "version": version, "text": text}},
+            {
+                "textDocument": {
+                    "uri": uri,
+                    "languageId": "python",
+                    "version": version,
+                    "text": text,
+                }
+            },
         )
         return uri
 
@@ -224,8 +233,10 @@ def apply_text_edits(text: str, edits: list[Message]) -> str:
         return starts[line] + len(lines[line].rstrip("\r\n"))
 
     spans = sorted(
-        ((offset(edit["range"]["start"]), offset(edit["range"]["end"]), edit["newText"])
-         for edit in edits),
+        (
+            (offset(edit["range"]["start"]), offset(edit["range"]["end"]), edit["newText"])
+            for edit in edits
+        ),
         reverse=True,
     )
     for start, end, new in spans:
