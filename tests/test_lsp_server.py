@@ -287,3 +287,31 @@ def test_without_pygls_the_command_says_how_to_install_it(
         "async-pitfalls-lint: error: the language server needs pygls, which is not installed: "
         'pip install "async-pitfalls-lint[lsp]"'
     )
+
+
+@pytest.mark.slow
+def test_multi_root_workspaces_use_each_folders_settings(tmp_path: Path) -> None:
+    folders = []
+    for name, table in (
+        ("strict", ""),
+        ("lenient", '\n[tool.async-pitfalls-lint]\nignore = ["APL1"]\n'),
+    ):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "pyproject.toml").write_text(f'[project]\nname = "{name}"\n{table}')
+        (folder / "main.py").write_text(MAIN)
+        (folder / "helpers.py").write_text(HELPERS)
+        folders.append(folder)
+    client = Client(tmp_path)
+    try:
+        client.initialize(folders)
+        strict = client.open(folders[0] / "main.py", MAIN)
+        lenient = client.open(folders[1] / "main.py", MAIN)
+        client.diagnostics(strict, codes=["APL101", "APL201"])
+        (helper,) = client.diagnostics(lenient, codes=["APL201"])
+        # The chain points into the folder's own helpers.py.
+        locations = [item["location"]["uri"] for item in helper["relatedInformation"]]
+        assert locations == [(folders[1] / "helpers.py").as_uri()] * 2
+        assert client.close() == 0
+    finally:
+        client.kill()

@@ -452,11 +452,19 @@ def create_server(debounce: float = DEBOUNCE) -> tuple[LanguageServer, Controlle
         ),
     )
     async def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
-        return await controller.code_actions(params)
+        try:
+            return await controller.code_actions(params)
+        except Exception as error:  # an answer without actions, never a dead server
+            controller.log("error", f"code actions: {type(error).__name__}: {error}")
+            return []
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(params: types.HoverParams) -> types.Hover | None:
-        return await controller.hover(params)
+        try:
+            return await controller.hover(params)
+        except Exception as error:
+            controller.log("error", f"hover: {type(error).__name__}: {error}")
+            return None
 
     @server.feature(types.SHUTDOWN)
     def shutdown(_params: Any) -> None:
