@@ -191,6 +191,24 @@ def test_session_from_open_to_exit(project: Path, client: Client) -> None:
     )
     assert nothing is None
 
+    # Changes in quick succession: only the last version is checked and published.
+    for version in (6, 7, 8):
+        client.change(uri, MAIN.replace("time.sleep(1)", f"time.sleep({version})"), version)
+    assert len(client.diagnostics(uri, version=8)) == 2
+    published = [
+        message["params"].get("version")
+        for message in client.notifications
+        if message["method"] == "textDocument/publishDiagnostics"
+    ]
+    assert 6 not in published
+    assert 7 not in published
+
+    # The server logs to the client's output channel.
+    started = client.wait_notification(
+        "window/logMessage", lambda params: "language server started" in params["message"]
+    )
+    assert started["type"] == 3  # info
+
     assert client.close() == 0
 
 
