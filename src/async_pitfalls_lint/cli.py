@@ -1,4 +1,4 @@
-"""The `async-pitfalls-lint` command: check, fix, rules, explain, routes.
+"""The `async-pitfalls-lint` command: check, fix, rules, explain, routes, server.
 
 Each subcommand is one entry in COMMANDS: a function that adds its arguments to its parser and
 a function that runs it and returns the exit status. `check` is the default command, so
@@ -39,6 +39,7 @@ from async_pitfalls_lint.runtime.confirmation import RuntimeConfirmation, confir
 from async_pitfalls_lint.runtime.confirmation import summary_text as runtime_summary
 from async_pitfalls_lint.runtime.stall_report import RuntimeReportError
 from async_pitfalls_lint.runtime.stall_report import load_report as load_runtime_report
+from async_pitfalls_lint.server import INSTALL_HINT, missing_dependency
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -463,6 +464,40 @@ def _table_width(to_terminal: bool) -> int | None:
     if not to_terminal:
         return None
     return max(40, shutil.get_terminal_size((100, 24)).columns)
+
+
+# -- server ------------------------------------------------------------------------------------
+def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stdio", action="store_true", help="talk LSP over stdin and stdout (the default)"
+    )
+    parser.add_argument(
+        "--debounce",
+        type=int,
+        default=200,
+        metavar="MS",
+        help="check a changed buffer after this many milliseconds without a newer change "
+        "(default: 200)",
+    )
+
+
+@command(
+    "server",
+    "run the language server (LSP over stdio) for editors; needs the `lsp` extra",
+    _add_server_arguments,
+)
+def run_server(args: argparse.Namespace, _stdout: TextIO, stderr: TextIO) -> int:
+    missing = missing_dependency()
+    if missing is not None:
+        print(
+            f"{PROG}: error: the language server needs {missing}, which is not installed: "
+            f"{INSTALL_HINT}",
+            file=stderr,
+        )
+        return EXIT_ERROR
+    from async_pitfalls_lint.server.protocol import serve  # noqa: PLC0415 (needs pygls)
+
+    return serve(max(0, args.debounce) / 1000)
 
 
 # -- entry point -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import Settings, find_project_root
 from async_pitfalls_lint.extract import extract
 from async_pitfalls_lint.facts import ModuleFacts
-from async_pitfalls_lint.files import iter_launch_files, iter_python_files
+from async_pitfalls_lint.files import clear_walk_cache, iter_launch_files, iter_python_files
 from async_pitfalls_lint.roots import (
     ROOTS_CODEC,
     SourceRoot,
@@ -170,6 +170,29 @@ class Project:
             del self._loaded[path]
             self.generation += 1  # what was derived from the old content is stale
             self._roots = None  # the buffer may edit sys.path
+
+    def file_changed(self, path: str) -> None:
+        """Forget a file's content (the unsaved content `set_content` gave too): the next look
+        reads the disk. For long-lived processes (the language server) told that a file was
+        changed, created or deleted, or that an editor closed its buffer."""
+        path = os.path.abspath(path)
+        self._overrides.pop(path, None)
+        self._scans.pop(path, None)
+        self._framework = None
+        self._base_index = None
+        folder = path
+        while self._inside(folder) and folder != self.root:
+            self._exists.pop(folder, None)
+            self._is_dir.pop(folder, None)
+            folder = os.path.dirname(folder)
+        exists = os.path.isfile(path)
+        if self._files is not None and (path in self._files) != exists:
+            clear_walk_cache()  # created or deleted: the project's file list is stale
+            self._files = None
+            self._launch_files = None
+        self._loaded.pop(path, None)
+        self.generation += 1  # what was derived from the old content is stale
+        self._roots = None
 
     def read_bytes(self, path: str) -> bytes | None:
         override = self._overrides.get(path)
