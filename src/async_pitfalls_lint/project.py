@@ -343,7 +343,9 @@ class Project:
         against each file's content separately: the settings, `extra`, which Python files
         exist, and the size and mtime of the files that say how the application starts."""
         digest = hashlib.blake2b(digest_size=20)
-        digest.update(repr((kind, self.settings, extra)).encode())
+        # `source` only names the settings' file in messages (as the CLI or flake8 spelt it).
+        settings = replace(self.settings, source="")
+        digest.update(repr((kind, settings, extra)).encode())
         for path in sorted(self.python_files()):
             digest.update(f"{path}\n".encode())
         for path in self.launch_files():
