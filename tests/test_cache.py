@@ -29,6 +29,7 @@ from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.cache import DiskCache, content_key, default_cache_dir
 from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import load_settings
+from async_pitfalls_lint.filestate import TABLE_CODEC
 from async_pitfalls_lint.project import FACTS_CODEC
 from async_pitfalls_lint.roots import ROOTS_CODEC
 from async_pitfalls_lint.runner import RUN_CODEC
@@ -98,7 +99,7 @@ def _disk(root: Path) -> DiskCache:
 
 _CODECS: dict[str, Codec[object]] = {
     codec.name: codec  # type: ignore[misc]
-    for codec in (FACTS_CODEC, RUN_CODEC, INDEX_CODEC, ROOTS_CODEC)
+    for codec in (FACTS_CODEC, RUN_CODEC, INDEX_CODEC, ROOTS_CODEC, TABLE_CODEC)
 }
 
 

@@ -578,7 +578,7 @@ def test_detected_roots_are_cached_and_follow_launch_file_changes(tmp_path: Path
     first = _project(tmp_path, files, cache=True)
     assert _roots(first) == [("backend", FIRST)]
     again = Project(Path(first.root), first.settings)
-    key = again.state_key("roots")
+    key = again.roots_key()
     assert again.cache is not None
     assert key is not None
     assert again.cache.get(key, ROOTS_CODEC) == first.source_roots()
@@ -586,7 +586,7 @@ def test_detected_roots_are_cached_and_follow_launch_file_changes(tmp_path: Path
     procfile.write_text("web: cd api && uvicorn app.main:app --port 8000\n", encoding="utf-8")
     reset_analyses()
     changed = Project(Path(first.root), first.settings)
-    assert changed.state_key("roots") != key
+    assert changed.roots_key() != key
     assert _roots(changed) == [("api", FIRST)]
 
 

@@ -18,7 +18,6 @@ from async_pitfalls_lint.config import Settings, clear_root_cache
 from async_pitfalls_lint.environment import find_environment
 from async_pitfalls_lint.facts import CallSite, FunctionFacts, ref_text
 from async_pitfalls_lint.files import clear_walk_cache, display_path
-from async_pitfalls_lint.fixes import attach_fixes
 from async_pitfalls_lint.fixes.layout import clear_line_length_cache
 from async_pitfalls_lint.knowledge import KnowledgeBase, build_knowledge
 from async_pitfalls_lint.libraries import LibraryIndex
@@ -152,6 +151,8 @@ class Analysis:
                     )
                 )
                 blocking.append(CallFinding(site, classified))
+        from async_pitfalls_lint.fixes.attach import attach_fixes  # noqa: PLC0415 - libcst
+
         context = CheckContext(self, path, display, function, reason, scope, blocking)
         for check in OFFLOADING_CHECKS:
             findings.extend(check(context))

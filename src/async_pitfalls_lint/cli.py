@@ -28,7 +28,6 @@ from async_pitfalls_lint.config import (
     validate_selectors,
 )
 from async_pitfalls_lint.explain import render_rule_terminal, render_rules_table
-from async_pitfalls_lint.fixes.apply import fix_paths
 from async_pitfalls_lint.inventory import build_inventory, source_roots_of
 from async_pitfalls_lint.output import FORMATS
 from async_pitfalls_lint.output.routes import render_json, render_table, roots_text
@@ -344,6 +343,8 @@ def run_fix(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         raise UsageError("fix works on files; '-' (standard input) is not supported")
     paths = _existing_paths(args.paths)
     settings = settings_from_args(args, _start(paths))
+    from async_pitfalls_lint.fixes.apply import fix_paths  # noqa: PLC0415 - needs libcst
+
     run = fix_paths(
         paths, settings, unsafe=args.unsafe_fixes, jobs=_jobs_for(args), write=not args.diff
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -123,7 +124,15 @@ class IgnoreRules:
 
 
 def _excluded_name(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+    return _exclusion(tuple(patterns)).match(name) is not None
+
+
+@functools.cache
+def _exclusion(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for a list of globs (fnmatchcase semantics): one match per walked entry."""
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in patterns))
 
 
 def is_virtualenv(folder: str) -> bool:

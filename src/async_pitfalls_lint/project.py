@@ -10,15 +10,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from async_pitfalls_lint.cache import DiskCache, content_key, default_cache_dir
 from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import Settings, find_project_root
-from async_pitfalls_lint.extract import extract
-from async_pitfalls_lint.facts import ModuleFacts
+from async_pitfalls_lint.facts import CallSite, ModuleFacts
 from async_pitfalls_lint.files import clear_walk_cache, iter_launch_files, iter_python_files
+from async_pitfalls_lint.filestate import FileState, FileTable, ScanRow
 from async_pitfalls_lint.roots import (
     ROOTS_CODEC,
     SourceRoot,
@@ -66,6 +66,22 @@ class _TextScan:
 _NO_TEXT = _TextScan(False, False, False, frozenset(), False, frozenset())
 
 
+def _scan_row(data: bytes) -> ScanRow:
+    scan = _scan_text(data)
+    return (
+        scan.candidate,
+        scan.framework,
+        scan.asynchronous,
+        sorted(scan.base_names),
+        scan.launch_hint,
+        sorted(scan.top_imports),
+    )
+
+
+def _from_row(row: ScanRow) -> _TextScan:
+    return _TextScan(row[0], row[1], row[2], frozenset(row[3]), row[4], frozenset(row[5]))
+
+
 def _scan_text(data: bytes) -> _TextScan:
     names: set[str] = set()
     for bases in _CLASS_BASES.findall(data):
@@ -83,11 +99,58 @@ def _scan_text(data: bytes) -> _TextScan:
     )
 
 
+def scan_digest(scan: _TextScan) -> str:
+    """A short digest of what the text prefilters saw in a file."""
+    plain = (
+        scan.candidate,
+        scan.framework,
+        scan.asynchronous,
+        sorted(scan.base_names),
+        scan.launch_hint,
+        sorted(scan.top_imports),
+    )
+    return hashlib.blake2b(repr(plain).encode(), digest_size=12).hexdigest()
+
+
 _EMPTY = ModuleFacts()
 # What the cache keeps of one file's content: its facts, or why it cannot be analysed.
 FACTS_CODEC: Codec[tuple[ModuleFacts | None, str | None]] = Codec(
     "facts", tuple[ModuleFacts | None, str | None]
 )
+
+
+def _unplaced(site: CallSite) -> CallSite:
+    return replace(site, line=0, column=0, end_line=0, end_column=0, start=0, end=0, callee_end=0)
+
+
+def interface_digest(facts: ModuleFacts | None, problem: str | None) -> str:
+    """A digest of a module's facts with every source position left out.
+
+    Two contents of a file with the same digest differ only by where things are (an edit that
+    moves lines, a comment, blank lines), in the same order: whatever is derived from the facts
+    without looking at positions is the same for both."""
+    if facts is None:
+        return "problem:" + (problem or "")
+    unplaced = replace(
+        facts,
+        functions={
+            qualname: replace(
+                function,
+                line=0,
+                column=0,
+                def_start=0,
+                calls=[_unplaced(site) for site in function.calls],
+                lambda_calls=[_unplaced(site) for site in function.lambda_calls],
+                property_reads=[_unplaced(site) for site in function.property_reads],
+            )
+            for qualname, function in facts.functions.items()
+        },
+        classes={qualname: replace(item, line=0) for qualname, item in facts.classes.items()},
+        calls=[_unplaced(site) for site in facts.calls],
+        registrations=[(scope, _unplaced(site)) for scope, site in facts.registrations],
+    )
+    payload = FACTS_CODEC.dumps((unplaced, problem))
+    return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
 @dataclass
@@ -99,6 +162,8 @@ class _Loaded:
 
 def analyse_text(text: str, encoding: str = "utf-8") -> ModuleFacts:
     """Parse and summarise source text (raises SourceProblem)."""
+
+    from async_pitfalls_lint.extract import extract  # noqa: PLC0415 - libcst, when parsing
 
     def work() -> ModuleFacts:
         module = parse_module(text)
@@ -152,6 +217,9 @@ class Project:
         self.cache: DiskCache | None = (
             DiskCache(cache_dir, namespace=self.root) if settings.cache else None
         )
+        self.files = FileTable(self.cache, "files-table", _scan_row)
+        # Paths whose facts were asked for while this is a set (see EventLoopIndex).
+        self.reads: set[str] | None = None
         self.parse_count = 0
         self.generation = 0
 
@@ -204,7 +272,30 @@ class Project:
         except OSError:
             return None
 
+    def file_key(self, path: str) -> str | None:
+        """The content key of a file as the analysis sees it (None: unreadable)."""
+        override = self._overrides.get(path)
+        if override is not None:
+            return content_key(override)
+        loaded = self._loaded.get(path)
+        if loaded is not None and loaded.key:
+            return loaded.key
+        found = self.files.state(path)
+        return found.key if found is not None else None
+
+    def _state(self, path: str) -> FileState | None:
+        override = self._overrides.get(path)
+        if override is not None:
+            return FileState(content_key(override), len(override), override, _scan_row(override))
+        return self.files.state(path)
+
+    def save_state(self) -> None:
+        """Keep what this process learnt about the files for the next run."""
+        self.files.save()
+
     def _load(self, path: str) -> _Loaded:
+        if self.reads is not None:
+            self.reads.add(path)
         loaded = self._loaded.get(path)
         if loaded is not None:
             return loaded
@@ -212,18 +303,21 @@ class Project:
             loaded = _Loaded("", _EMPTY, None)
             self._loaded[path] = loaded
             return loaded
-        data = self.read_bytes(path)
-        if data is None:
+        found = self._state(path)
+        if found is None:
             loaded = _Loaded("", None, _unreadable(path))
             self._loaded[path] = loaded
             return loaded
-        key = content_key(data)
-        too_large = len(data) > self.settings.max_file_size  # a setting, so never cached
+        key, size, data, _ = found
+        too_large = size > self.settings.max_file_size  # a setting, so never cached
         use_cache = self.cache is not None and not too_large
         cached = self.cache.get(key, FACTS_CODEC) if self.cache is not None and use_cache else None
         if cached is not None:
             facts, problem = cached
         else:
+            if data is None:  # the table knew the key; the facts must be computed after all
+                data = self.read_bytes(path) or b""
+                key = content_key(data)  # the same, unless the file changed meanwhile
             self.parse_count += 1
             facts, problem = _summarise(data, self.settings.max_file_size)
             if self.cache is not None and not too_large:
@@ -241,10 +335,12 @@ class Project:
         path = os.path.abspath(path)
         if path in self._loaded:
             return True
-        data = self.read_bytes(path)
-        if data is None or self.cache is None or len(data) > self.settings.max_file_size:
+        if self.cache is None:
             return False
-        key = content_key(data)
+        found = self._state(path)
+        if found is None or found.size > self.settings.max_file_size:
+            return False
+        key = found[0]
         cached = self.cache.get(key, FACTS_CODEC)
         if cached is not None:
             self._loaded[path] = _Loaded(key, cached[0], cached[1])
@@ -260,10 +356,31 @@ class Project:
     def _scan(self, path: str) -> _TextScan:
         known = self._scans.get(path)
         if known is None:
-            data = self.read_bytes(path)
-            known = _scan_text(data) if data is not None else _NO_TEXT
+            found = self._state(path)
+            known = _from_row(found.scan) if found is not None else _NO_TEXT
             self._scans[path] = known
         return known
+
+    def layout_key(self, kind: str, extra: str = "") -> str:
+        """A cache key for something derived from the project as a whole that is checked
+        against each file's content separately: the settings, `extra`, which Python files
+        exist, and the size and mtime of the files that say how the application starts."""
+        digest = hashlib.blake2b(digest_size=20)
+        # `source` only names the settings' file in messages (as the CLI or flake8 spelt it).
+        settings = replace(self.settings, source="")
+        digest.update(repr((kind, settings, extra)).encode())
+        for path in sorted(self.python_files()):
+            digest.update(f"{path}\n".encode())
+        for path in self.launch_files():
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            digest.update(f"{path}\0{info.st_mtime_ns}\0{info.st_size}\n".encode())
+        return f"{kind}-{digest.hexdigest()}"
+
+    def scan_digest(self, path: str) -> str:
+        return scan_digest(self._scan(path))
 
     def state_key(self, kind: str, extra: str = "") -> str | None:
         """A cache key for something derived from the whole project: every Python file's
@@ -349,7 +466,7 @@ class Project:
         configured = self.settings.source_roots
         if configured is not None:
             return configured_roots(configured, self.root, self.settings.source)
-        key = self.state_key("roots") if self.cache is not None else None
+        key = self.roots_key() if self.cache is not None else None
         if key is not None and self.cache is not None:
             cached = self.cache.get(key, ROOTS_CODEC)
             if cached is not None:
@@ -358,6 +475,17 @@ class Project:
         if key is not None and self.cache is not None:
             self.cache.put(key, ROOTS_CODEC, roots)
         return roots
+
+    def roots_key(self) -> str | None:
+        """What detected roots depend on: the layout and launch files, what the prefilters
+        saw in each Python file, and the content of those that may edit sys.path."""
+        digest = hashlib.blake2b(self.layout_key("roots").encode(), digest_size=20)
+        for path in self.python_files():
+            scan = self._scan(path)
+            digest.update(f"{path}\0{scan_digest(scan)}\n".encode())
+            if scan.launch_hint:
+                digest.update(f"{self.file_key(path)}\n".encode())
+        return f"roots-{digest.hexdigest()}"
 
     def display(self, path: str) -> str:
         try:

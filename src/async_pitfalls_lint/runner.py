@@ -77,6 +77,7 @@ def check_files(
             line.update(done)
         report.results.extend(results)
         _store_run(analysis, run_key, results)
+        analysis.project.save_state()
     line.close()
     return report
 
@@ -172,7 +173,7 @@ def warm(analysis: Analysis, files: list[Path], jobs: int) -> None:
         return
     project = analysis.project
     wanted = {os.path.abspath(file) for file in files}
-    if analysis.settings.scope == "fastapi":
+    if analysis.settings.scope == "fastapi" and not analysis.index.ready():
         wanted.update(path for path in project.python_files() if project.is_candidate(path))
     missing = sorted(path for path in wanted if not project.cached(path))
     if len(missing) < _PARALLEL_THRESHOLD:

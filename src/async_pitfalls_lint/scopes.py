@@ -11,6 +11,7 @@ the loop whichever candidate it is: each one is followed, up to `max-candidates`
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from async_pitfalls_lint.names import (
     qualified_name,
     receiver_of,
 )
-from async_pitfalls_lint.project import Project
+from async_pitfalls_lint.project import FACTS_CODEC, Project, interface_digest
 from async_pitfalls_lint.routes import Handler, RouteFinder
 
 
@@ -108,17 +109,93 @@ class EventLoopIndex:
         if not self.project.uses_framework() and not self.routes.kb.extra_route_decorators:
             self._reasons = {}  # nothing mentions FastAPI or Starlette: nothing is a handler
             return self._reasons
-        key = self.project.state_key("index", repr(self.routes.kb.extra_route_decorators))
-        cached = self.project.cache.get(key, INDEX_CODEC) if self.project.cache and key else None
+        cache = self.project.cache
+        key = self.project.layout_key("index", repr(self.routes.kb.extra_route_decorators))
+        cached = cache.get(key, INDEX_CODEC) if cache is not None else None
         if cached is not None:
-            # No project file changed since this index was built (flake8 workers, reruns).
-            self.handlers, cached_reasons, self.arguments = cached
-            self._index(cached_reasons)
-            return self._reasons or {}
-        reasons = self._scan_project()
-        if self.project.cache is not None and key is not None:
-            self.project.cache.put(key, INDEX_CODEC, (self.handlers, reasons, self.arguments))
+            handlers, reasons, arguments, files = cached
+            changed = self._changed_since(files)
+            if changed is not None:
+                # No file changed in a way the index can see (flake8 workers, reruns, edits
+                # that change no facts but positions): the index still holds.
+                self.handlers, reasons = _moved(self.project, changed, handlers, reasons)
+                self.arguments = arguments
+                self._index(reasons)
+                if changed and cache is not None:
+                    for path in changed:
+                        files[path] = (self.project.file_key(path) or "", *files[path][1:])
+                    cache.put(key, INDEX_CODEC, (self.handlers, reasons, self.arguments, files))
+                self.project.save_state()
+                return reasons
+        self.project.reads = set()
+        try:
+            reasons = self._scan_project()
+            reads = self.project.reads
+        finally:
+            self.project.reads = None
+        if cache is not None:
+            files = {}
+            for path in self.project.python_files():
+                file_key = self.project.file_key(path)
+                if file_key is None:
+                    break
+                files[path] = (file_key, self.project.scan_digest(path), path in reads)
+            else:
+                cache.put(key, INDEX_CODEC, (self.handlers, reasons, self.arguments, files))
+            self.project.save_state()
         return reasons
+
+    def ready(self) -> bool:
+        """Whether the index is built or can be had from the cache without scanning."""
+        if self._reasons is not None:
+            return True
+        cache = self.project.cache
+        if cache is None:
+            return False
+        key = self.project.layout_key("index", repr(self.routes.kb.extra_route_decorators))
+        cached = cache.get(key, INDEX_CODEC)
+        if cached is None:
+            return False
+        return self._changed_since(cached[3], parse=_READY_PARSES) is not None
+
+    def _changed_since(
+        self, files: dict[str, _FileRecord], parse: int | None = None
+    ) -> list[str] | None:
+        """The files that changed since the index was built, when none of the changes can
+        change it: same files, same text-prefilter results, no file that may edit sys.path,
+        and facts that differ at most by positions for every file the build looked at.
+        None when the index must be built again. `parse` bounds how many changed files the
+        build looked at are summarised to tell (more count as changes that matter)."""
+        project = self.project
+        current = project.python_files()
+        if len(current) != len(files):
+            return None
+        changed = []
+        for path in current:
+            record = files.get(path)
+            if record is None:
+                return None
+            old_key, old_scan, read = record
+            key = project.file_key(path)
+            if key is None:
+                return None
+            if key == old_key:
+                continue
+            if project.launch_hint(path) or project.scan_digest(path) != old_scan:
+                return None
+            if read:
+                if parse is not None:
+                    parse -= 1
+                if (parse is not None and parse < 0) or project.cache is None:
+                    return None
+                old = project.cache.get(old_key, FACTS_CODEC)
+                if old is None:
+                    return None
+                new = interface_digest(project.facts_for(path), project.problem_for(path))
+                if interface_digest(*old) != new:
+                    return None
+            changed.append(path)
+        return changed
 
     def _index(self, reasons: dict[tuple[str, str], Reason]) -> None:
         self._reasons = reasons
@@ -355,11 +432,49 @@ class EventLoopIndex:
 
 Edge = tuple[tuple[str, str], Arguments | None, str]  # (path, qualname), arguments, how
 _MAX_BINDINGS = 3
+# Changed files `ready()` summarises to tell whether the cached index holds: an editor's few;
+# beyond that the parallel summarising of a full build is the cheaper way.
+_READY_PARSES = 16
 _SCHEDULING_DEPTH = 3
-# The whole-project index, cached while no project file changes: handlers, reasons, arguments.
-_Index = tuple[list[Handler], dict[tuple[str, str], Reason], dict[tuple[str, str], list[Arguments]]]
+# The whole-project index: handlers, reasons, arguments, and what each file held when it was
+# built: content key, text-prefilter digest, whether the build read its facts.
+_FileRecord = tuple[str, str, bool]
+_Index = tuple[
+    list[Handler],
+    dict[tuple[str, str], Reason],
+    dict[tuple[str, str], list[Arguments]],
+    dict[str, _FileRecord],
+]
 INDEX_CODEC: Codec[_Index] = Codec("index", _Index)
 _PRIORITY = {"route": 0, "websocket": 1, "middleware": 2, "dependency": 3}
+
+
+def _moved(
+    project: Project,
+    changed: list[str],
+    handlers: list[Handler],
+    reasons: dict[tuple[str, str], Reason],
+) -> tuple[list[Handler], dict[tuple[str, str], Reason]]:
+    """Handlers of files whose code only moved, with the line their function has now."""
+    if not changed:
+        return handlers, reasons
+    moved = set(changed)
+
+    def fresh(handler: Handler) -> Handler:
+        if handler.path not in moved:
+            return handler
+        facts = project.facts_for(handler.path)
+        function = facts.functions.get(handler.qualname) if facts is not None else None
+        if function is None or function.line == handler.line:
+            return handler
+        return dataclasses.replace(handler, line=function.line)
+
+    return [fresh(handler) for handler in handlers], {
+        key: dataclasses.replace(reason, handler=fresh(reason.handler))
+        if reason.handler.path in moved
+        else reason
+        for key, reason in reasons.items()
+    }
 
 
 def _handler_priority(handler: Handler) -> tuple[int, str, int]:

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import libcst as cst
+if TYPE_CHECKING:
+    import libcst as cst
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 _BIG_STACK = 512 * 1024 * 1024
@@ -155,6 +156,8 @@ def parse_module(text: str) -> cst.Module:
     syntax is the one that matters, and it refuses the extreme nesting (chains of thousands of
     `+`, `.attr` or `()`) on which libcst's parser takes minutes while holding the GIL.
     """
+    import libcst as cst  # noqa: PLC0415 - a run served from the cache never needs it
+
     problem, final = _interpreter_problem(text)
     if problem is not None and final:
         raise SourceProblem(problem)
@@ -170,61 +173,18 @@ def parse_module(text: str) -> cst.Module:
         raise SourceProblem("file too large for the parser (out of memory)") from None
     except Exception as error:  # libcst raises a few undocumented errors on odd input
         raise SourceProblem(f"parser failed: {type(error).__name__}: {error}") from None
-    if problem is not None and not _uses_newer_syntax(module):
+    if problem is not None and not uses_newer_syntax(module):
         # libcst accepts some invalid code (b"é"); only newer syntax excuses the interpreter's
         # objection.
         raise SourceProblem(problem)
     return module
 
 
-class _NewerSyntax(cst.CSTVisitor):
-    """Finds syntax the running interpreter's grammar lacks (that libcst's grammar has)."""
+def uses_newer_syntax(module: cst.Module) -> bool:
+    """Whether the module uses syntax the running interpreter's grammar lacks."""
+    from async_pitfalls_lint.newer_syntax import uses_newer_syntax as check  # noqa: PLC0415
 
-    def __init__(self) -> None:
-        self.found = False
-        self._quotes: list[str] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if not self.found:
-            self.found = _newer(node, self._quotes[-1] if self._quotes else '"')
-        if isinstance(node, cst.FormattedString):
-            self._quotes.append(node.quote)
-        return not self.found
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        if isinstance(original_node, cst.FormattedString):
-            self._quotes.pop()
-
-
-def _newer(node: cst.CSTNode, quote: str) -> bool:
-    version = sys.version_info
-    if isinstance(node, cst.TryStar):
-        return version < (3, 11)
-    if isinstance(node, (cst.TypeAlias, cst.TypeParameters)):
-        return version < (3, 12)
-    if isinstance(node, cst.TypeParam):
-        return version < (3, 13) and getattr(node, "default", None) is not None
-    if type(node).__name__ == "TemplatedString":  # t-strings (libcst >= 1.8)
-        return version < (3, 14)
-    if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
-        # PEP 758: `except A, B:` without parentheses.
-        return version < (3, 14) and isinstance(node.type, cst.Tuple) and not node.type.lpar
-    if isinstance(node, cst.FormattedStringExpression):
-        return version < (3, 12) and _pep701(node, quote)
-    return False
-
-
-def _pep701(part: cst.FormattedStringExpression, quote: str) -> bool:
-    """Whether an f-string replacement field needs Python 3.12 (PEP 701): the enclosing quote, a
-    backslash or a comment inside it, or a line break in a single-quoted f-string."""
-    code = cst.Module([]).code_for_node(part.expression)  # format specs are visited apart
-    return quote[0] in code or "\\" in code or "#" in code or (len(quote) == 1 and "\n" in code)
-
-
-def _uses_newer_syntax(module: cst.Module) -> bool:
-    visitor = _NewerSyntax()
-    module.visit(visitor)
-    return visitor.found
+    return check(module)
 
 
 def syntax_problem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str | None:
