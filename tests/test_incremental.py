@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from async_pitfalls_lint.analysis import reset_analyses
+from async_pitfalls_lint.analysis import analysis_for, reset_analyses
 from async_pitfalls_lint.cli import main
+from async_pitfalls_lint.config import load_settings
 
 from fuzzing import parse_report, run_flake8, write_project
 
@@ -251,9 +252,6 @@ def test_an_edit_that_only_moves_code_keeps_the_index(
 ) -> None:
     """The cached index holds for an edit that changes no facts but positions, and a handler's
     line follows its function; a body edit of an event-loop function rebuilds it."""
-    from async_pitfalls_lint.analysis import analysis_for
-    from async_pitfalls_lint.config import load_settings
-
     root = _project(tmp_path)
     monkeypatch.chdir(root)
     _settle(root, 0)
