@@ -864,11 +864,13 @@ class Resolver:
             return self.instance_of(callee[1], callee[2])
         return None
 
-    def decorator_wrappers(self, path: str, function: FunctionFacts) -> list[tuple[str, str]]:
+    def decorator_wrappers(
+        self, path: str, function: FunctionFacts
+    ) -> list[tuple[str, FunctionFacts]]:
         """The functions the project's own decorators put in place of `function` (a decorator's
         nested `wrapper`, or a decorator factory's): calling the decorated function runs them,
         and they usually call it. Decorators that return the function itself add nothing."""
-        found: list[tuple[str, str]] = []
+        found: list[tuple[str, FunctionFacts]] = []
         for decorator in function.decorators:
             value = self.eval(path, decorator)
             for _ in range(2):  # a decorator, or a decorator factory's decorator
@@ -878,8 +880,9 @@ class Resolver:
                 if value is None or value[0] != "pf" or value[2] == function.qualname:
                     continue
                 facts = self.project.facts_for(value[1])
-                if facts is not None and value[2] in facts.functions:
-                    found.append((value[1], value[2]))
+                wrapper = facts.functions.get(value[2]) if facts is not None else None
+                if wrapper is not None:
+                    found.append((value[1], wrapper))
                     break
         return found
 

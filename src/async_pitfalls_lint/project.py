@@ -67,7 +67,11 @@ _NO_TEXT = _TextScan(False, False, False, frozenset(), False, frozenset())
 
 
 def _scan_row(data: bytes) -> ScanRow:
-    scan = _scan_text(data)
+    return _scan_fields(_scan_text(data))
+
+
+def _scan_fields(scan: _TextScan) -> ScanRow:
+    """What the text prefilters saw, as plain data (cached in the file table, digested)."""
     return (
         scan.candidate,
         scan.framework,
@@ -101,15 +105,7 @@ def _scan_text(data: bytes) -> _TextScan:
 
 def scan_digest(scan: _TextScan) -> str:
     """A short digest of what the text prefilters saw in a file."""
-    plain = (
-        scan.candidate,
-        scan.framework,
-        scan.asynchronous,
-        sorted(scan.base_names),
-        scan.launch_hint,
-        sorted(scan.top_imports),
-    )
-    return hashlib.blake2b(repr(plain).encode(), digest_size=12).hexdigest()
+    return hashlib.blake2b(repr(_scan_fields(scan)).encode(), digest_size=12).hexdigest()
 
 
 _EMPTY = ModuleFacts()

@@ -272,9 +272,8 @@ class RouteFinder:
         """Async wrappers returned by the project's own decorators on a handler: the framework
         calls the wrapper, so its body runs on the event loop too."""
         found = []
-        for wrapper_path, qualname in self.resolver.decorator_wrappers(path, function):
-            wrapper = self._function(wrapper_path, qualname)
-            if wrapper is not None and wrapper.is_async:
+        for wrapper_path, wrapper in self.resolver.decorator_wrappers(path, function):
+            if wrapper.is_async:
                 found.append(
                     Handler(
                         wrapper_path,

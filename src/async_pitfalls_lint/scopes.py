@@ -256,13 +256,11 @@ class EventLoopIndex:
         function = facts.functions.get(qualname) if facts is not None else None
         if function is None or not function.decorators:
             return []
-        found = []
-        for wrapper_path, wrapper_qualname in self.resolver.decorator_wrappers(path, function):
-            wrapper_facts = self.project.facts_for(wrapper_path)
-            wrapper = wrapper_facts.functions.get(wrapper_qualname) if wrapper_facts else None
-            if wrapper is not None and wrapper.is_async:
-                found.append((wrapper_path, wrapper_qualname))
-        return found
+        return [
+            (wrapper_path, wrapper.qualname)
+            for wrapper_path, wrapper in self.resolver.decorator_wrappers(path, function)
+            if wrapper.is_async
+        ]
 
     def _background_tasks_of_sync_handlers(self, handlers: list[Handler]) -> list[Handler]:
         """Coroutines a threadpool handler schedules with BackgroundTasks: Starlette awaits

@@ -290,17 +290,16 @@ class CallClassifier:
             for category, chain in found.items():
                 if category not in chains:
                     chains[category] = dataclasses.replace(chain, via=via, note=note)
-        for wrapper_path, wrapper_qualname in self.resolver.decorator_wrappers(path, function):
+        for wrapper_path, wrapper in self.resolver.decorator_wrappers(path, function):
             # `@with_session` around a helper: its wrapper runs first (opening and committing
             # a session), then usually the helper itself.
-            wrapper = self.function(wrapper_path, wrapper_qualname)
-            if wrapper is None or wrapper.is_async:
+            if wrapper.is_async:
                 continue
-            found = self.chains_for(wrapper_path, wrapper_qualname, depth + 1)
+            found = self.chains_for(wrapper_path, wrapper.qualname, depth + 1)
             for category, chain in found.items():
                 if category not in chains:
                     chains[category] = dataclasses.replace(
-                        chain, via=f"@{_decorator_label(wrapper_qualname)}"
+                        chain, via=f"@{_decorator_label(wrapper.qualname)}"
                     )
         if not chains:
             return NOTHING
