@@ -29,11 +29,11 @@ from async_pitfalls_lint.api import check_paths
 from async_pitfalls_lint.cache import DiskCache, content_key, default_cache_dir
 from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import load_settings
-from async_pitfalls_lint.filestate import TABLE_CODEC
+from async_pitfalls_lint.filestate import RECENT_CODEC, TABLE_CODEC
 from async_pitfalls_lint.project import FACTS_CODEC
 from async_pitfalls_lint.roots import ROOTS_CODEC
 from async_pitfalls_lint.runner import RUN_CODEC
-from async_pitfalls_lint.scopes import INDEX_CODEC
+from async_pitfalls_lint.scopes import INDEX_KIND, StoredIndex
 
 from fuzzing import parse_report, run_flake8, run_tool, write_project
 
@@ -99,7 +99,7 @@ def _disk(root: Path) -> DiskCache:
 
 _CODECS: dict[str, Codec[object]] = {
     codec.name: codec  # type: ignore[misc]
-    for codec in (FACTS_CODEC, RUN_CODEC, INDEX_CODEC, ROOTS_CODEC, TABLE_CODEC)
+    for codec in (FACTS_CODEC, RUN_CODEC, ROOTS_CODEC, TABLE_CODEC, RECENT_CODEC)
 }
 
 
@@ -129,10 +129,20 @@ def _assert_entries_valid(root: Path) -> None:
     assert entries, "the run wrote no cache entries"
     for entry in entries:
         assert entry.parent == disk.directory
-        kind, key = entry.stem.split("-", 1)
-        if kind != "facts":
-            key = entry.stem  # project-state keys start with their kind
-        assert disk.get(key, _CODECS[kind]) is not None, entry
+        kind = max(
+            (name for name in (*_CODECS, INDEX_KIND) if entry.stem.startswith(name + "-")), key=len
+        )
+        # The key a run used is either the whole name (project-state keys start with their
+        # kind) or the name after the kind (content keys, the file table's amendment).
+        keys = (entry.stem, entry.stem[len(kind) + 1 :])
+        if kind == INDEX_KIND:
+            bundle = disk.get_bundle(entry.stem, INDEX_KIND)
+            stored = StoredIndex.parse(bundle) if bundle is not None else None
+            assert stored is not None, entry
+            assert stored.handlers(), entry  # every handler's part decodes
+            assert any(stored.reasons_in(path) for path in stored.files), entry
+            continue
+        assert any(disk.get(key, _CODECS[kind]) is not None for key in keys), entry
 
 
 def _python_files(root: Path) -> list[Path]:

@@ -134,7 +134,7 @@ class Analysis:
         scope = reason.describe(_short(function.qualname))
         blocking: list[CallFinding] = []
         findings: list[Finding] = []
-        frames = self.index.arguments.get((path, function.qualname), [])
+        frames = self.index.arguments_for(path, function.qualname)
         for site in (*function.calls, *function.property_reads):
             classified = self._classify(path, site, frames)
             if classified.kind == "blocking":

@@ -25,6 +25,7 @@ import contextlib
 import functools
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import stat
@@ -201,12 +202,12 @@ class DiskCache:
             _warned.add(str(self.base))
             print(f"async-pitfalls-lint: warning: {self.warning}", file=sys.stderr)
 
-    def _entry(self, key: str, codec: Codec[T]) -> Path:
-        name = key if key.startswith(f"{codec.name}-") else f"{codec.name}-{key}"
+    def _entry(self, key: str, kind: str) -> Path:
+        name = key if key.startswith(f"{kind}-") else f"{kind}-{key}"
         return self.directory / f"{name}.json"
 
-    def _mac(self, secret: bytes, key: str, codec: Codec[T], payload: bytes) -> bytes:
-        context = f"{self.namespace}\0{codec.name}\0{key}\0".encode("utf-8", "surrogateescape")
+    def _mac(self, secret: bytes, key: str, kind: str, payload: bytes) -> bytes:
+        context = f"{self.namespace}\0{kind}\0{key}\0".encode("utf-8", "surrogateescape")
         digest = hashlib.blake2b(key=secret, digest_size=_MAC_SIZE, person=b"apl-cache-3")
         digest.update(context)
         digest.update(payload)
@@ -215,19 +216,9 @@ class DiskCache:
     # -- entries --------------------------------------------------------------------------------
     def get(self, key: str, codec: Codec[T]) -> T | None:
         """The entry written for `key` by this user for this project, or None."""
-        if not self.enabled:
+        payload = self.get_bytes(key, codec.name)
+        if payload is None:
             return None
-        data = _read_entry(self._entry(key, codec))
-        if data is None or len(data) < _HEADER or not data.startswith(_MAGIC):
-            return None
-        secret = self._key(create=False)
-        if secret is None:
-            return None
-        mac, payload = data[len(_MAGIC) : _HEADER - 1], data[_HEADER:]
-        if data[_HEADER - 1 : _HEADER] != b"\n" or not hmac.compare_digest(
-            mac, self._mac(secret, key, codec, payload)
-        ):
-            return None  # planted, forged, damaged or from another project: a miss
         try:
             return codec.loads(payload)
         except CodecError:
@@ -236,20 +227,113 @@ class DiskCache:
     def put(self, key: str, codec: Codec[T], value: T) -> None:
         if not self.enabled:
             return
+        try:
+            payload = codec.dumps(value)
+        except (TypeError, ValueError, RecursionError):  # what cannot be written is not cached
+            return
+        self.put_bytes(key, codec.name, payload)
+
+    def get_bytes(self, key: str, kind: str) -> bytes | None:
+        """The authenticated payload of an entry of `kind`, or None (absent, forged, damaged)."""
+        if not self.enabled:
+            return None
+        data = _read_entry(self._entry(key, kind))
+        if data is None or len(data) < _HEADER or not data.startswith(_MAGIC):
+            return None
+        secret = self._key(create=False)
+        if secret is None:
+            return None
+        mac, payload = data[len(_MAGIC) : _HEADER - 1], data[_HEADER:]
+        if data[_HEADER - 1 : _HEADER] != b"\n" or not hmac.compare_digest(
+            mac, self._mac(secret, key, kind, payload)
+        ):
+            return None  # planted, forged, damaged or from another project: a miss
+        return payload
+
+    def put_bytes(self, key: str, kind: str, payload: bytes) -> None:
+        if not self.enabled:
+            return
         if not self._prepared:
             self._prepare()
         secret = self._key(create=True)
         if secret is None:
             return
+        entry = _MAGIC + self._mac(secret, key, kind, payload) + b"\n" + payload
         try:
-            payload = codec.dumps(value)
-        except (TypeError, ValueError, RecursionError):  # what cannot be written is not cached
-            return
-        entry = _MAGIC + self._mac(secret, key, codec, payload) + b"\n" + payload
-        try:
-            _atomic_write(self._entry(key, codec), entry)
+            _atomic_write(self._entry(key, kind), entry)
         except OSError as error:
             self._disable(f"cannot write to {self.base}: {error.strerror or error}")
+
+    def get_bundle(self, key: str, kind: str) -> Bundle | None:
+        """An entry written by `put_bundle`, whose parts are decoded only when asked for."""
+        payload = self.get_bytes(key, kind)
+        return Bundle.parse(payload) if payload is not None else None
+
+    def put_bundle(self, key: str, kind: str, parts: dict[str, bytes]) -> None:
+        self.put_bytes(key, kind, Bundle.join(parts))
+
+
+class Bundle:
+    """Named parts of one authenticated entry, each a payload of its own (a Codec's bytes).
+
+    A large derived record (the project's event-loop index) is read on every run, but a run
+    that checks one file needs a few of its parts: the entry is authenticated as a whole, and
+    each part is decoded when first asked for. The layout is a JSON line naming each part's
+    offset and length, then the parts' bytes."""
+
+    def __init__(self, spans: dict[str, tuple[int, int]], body: bytes) -> None:
+        self._spans = spans
+        self._body = body
+
+    @staticmethod
+    def join(parts: dict[str, bytes]) -> bytes:
+        spans: dict[str, list[int]] = {}
+        offset = 0
+        for name, part in parts.items():
+            spans[name] = [offset, len(part)]
+            offset += len(part)
+        head = json.dumps(spans, separators=(",", ":")).encode("ascii")
+        return head + b"\n" + b"".join(parts.values())
+
+    @classmethod
+    def parse(cls, payload: bytes) -> Bundle | None:
+        head, newline, body = payload.partition(b"\n")
+        try:
+            spans = json.loads(head) if newline else None
+        except (ValueError, RecursionError):
+            return None
+        if type(spans) is not dict:
+            return None
+        checked: dict[str, tuple[int, int]] = {}
+        for name, span in spans.items():
+            if (
+                type(span) is not list
+                or len(span) != 2
+                or not all(type(item) is int and item >= 0 for item in span)
+                or span[0] + span[1] > len(body)
+            ):
+                return None
+            checked[name] = (span[0], span[1])
+        return cls(checked, body)
+
+    def names(self) -> list[str]:
+        return list(self._spans)
+
+    def raw(self, name: str) -> bytes | None:
+        span = self._spans.get(name)
+        if span is None:
+            return None
+        return self._body[span[0] : span[0] + span[1]]
+
+    def part(self, name: str, codec: Codec[T]) -> T | None:
+        """One part, decoded and validated (None when absent or not of the codec's shape)."""
+        raw = self.raw(name)
+        if raw is None:
+            return None
+        try:
+            return codec.loads(raw)
+        except CodecError:
+            return None
 
 
 _MARKERS = {

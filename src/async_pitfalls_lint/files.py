@@ -155,11 +155,19 @@ def iter_python_files(
                 seen.add(key)
                 yield root
             continue
-        for path in _walked(os.path.abspath(root), excludes, use_gitignore, suffixes):
-            key = os.path.abspath(path)
-            if key not in seen:
-                seen.add(key)
-                yield Path(root, os.path.relpath(path, os.path.abspath(root)))
+        absolute = os.path.abspath(root)
+        # Walked paths start with the absolute root: slicing is relpath without its cost.
+        prefix = len(absolute if absolute.endswith(os.sep) else absolute + os.sep)
+        for path in _walked(absolute, excludes, use_gitignore, suffixes):
+            if path not in seen:
+                seen.add(path)
+                yield root / path[prefix:]
+
+
+def python_file_paths(root: str, exclude: Iterable[str] = ()) -> list[str]:
+    """The absolute paths of the Python (`.py`) files under a folder, sorted as walked."""
+    walked = _walked(os.path.abspath(root), (*DEFAULT_EXCLUDES, *exclude), True, PYTHON_SUFFIXES)
+    return [path for path in walked if path.endswith(".py")]
 
 
 _WalkKey = tuple[str, tuple[str, ...], bool, tuple[str, ...]]
@@ -181,10 +189,7 @@ def _walked(
             for parent in _enclosing_repository_folders(root):
                 ignore.load(parent)
         launch: list[str] = []
-        known = [
-            os.fspath(path)
-            for path in _walk(root, excludes, ignore, use_gitignore, suffixes, set(), launch)
-        ]
+        known = list(_walk(root, excludes, ignore, use_gitignore, suffixes, set(), launch))
         _WALKS[key] = known
         _LAUNCH_FILES[key] = launch
     return known
@@ -240,7 +245,8 @@ def _walk(
     suffixes: tuple[str, ...],
     seen: set[str],
     launch: list[str],
-) -> Iterator[Path]:
+) -> Iterator[str]:
+    """Absolute paths of the files under `root` with one of `suffixes`, in sorted order."""
     visited: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -254,7 +260,7 @@ def _walk(
             continue
         visited.add(identity)
         if use_gitignore:
-            ignore.load(os.path.abspath(folder))
+            ignore.load(folder)
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError:
@@ -262,7 +268,7 @@ def _walk(
         subfolders = []
         for entry in entries:
             name = entry.name
-            full = os.path.abspath(entry.path)
+            full = entry.path  # absolute: the walk starts at an absolute, normalised folder
             try:
                 is_dir = entry.is_dir()
             except OSError:  # a symlink loop: kept as a file, reported as unreadable
@@ -274,7 +280,7 @@ def _walk(
                     subfolders.append(entry.path)
             elif name.endswith(suffixes) and full not in seen and _may_read(entry):
                 seen.add(full)
-                yield Path(entry.path)
+                yield full
             elif launch_kind(name) is not None and entry.is_file():
                 launch.append(full)
         stack.extend(reversed(subfolders))

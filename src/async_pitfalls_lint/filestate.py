@@ -8,8 +8,12 @@ matches is taken as unchanged, except when its mtime is too close to the moment 
 written (a file written twice within the filesystem's timestamp granularity keeps its stat):
 such a "racy" entry is re-hashed, as git does for its index.
 
-The table is one authenticated cache entry per project (see cache.py); a missing or damaged
-table only means every file is hashed once more.
+The table is two authenticated cache entries per project (see cache.py): the whole table, and
+the rows that changed since it was written. An editor re-check changes one row, so it writes
+the small entry, not 5,000 rows; the whole table is written again once many rows changed. The
+small entry names the whole table it amends (by its time of writing), so after a crash between
+the two writes a stale amendment is ignored. A missing or damaged entry only means some files
+are hashed once more.
 """
 
 from __future__ import annotations
@@ -25,11 +29,17 @@ from async_pitfalls_lint.codec import Codec
 # What the text prefilters saw (see project._TextScan): candidate, framework, asynchronous,
 # class base names, launch hint, top-level imports.
 ScanRow = tuple[bool, bool, bool, list[str], bool, list[str]]
-# path -> (mtime_ns, size, inode, content key, scan); plus the time (ns) the table was written.
-_Rows = dict[str, tuple[int, int, int, str, ScanRow]]
+# path -> (mtime_ns, size, inode, content key, packed scan); plus the time (ns) of writing.
+_Row = tuple[int, int, int, str, str]
+_Rows = dict[str, _Row]
 TABLE_CODEC: Codec[tuple[int, _Rows]] = Codec("files", tuple[int, _Rows])
+# The rows changed since the whole table was written: (time of writing, the whole table's time
+# of writing, rows).
+RECENT_CODEC: Codec[tuple[int, int, _Rows]] = Codec("files-recent", tuple[int, int, _Rows])
 # Entries whose mtime is within this of the table's writing are re-hashed (coarse filesystems).
 _RACY_NS = 2_000_000_000
+# More changed rows than this and the whole table is written again.
+_MAX_RECENT = 256
 
 
 class FileState(NamedTuple):
@@ -37,6 +47,24 @@ class FileState(NamedTuple):
     size: int
     data: bytes | None  # the bytes, when they had to be read
     scan: ScanRow
+
+
+def pack_scan(scan: ScanRow) -> str:
+    """A scan row as one string (flags, then comma-separated identifiers): the table is read on
+    every run, and one string per file decodes far faster than a nested list."""
+    candidate, framework, asynchronous, bases, launch, imports = scan
+    flags = "".join("1" if flag else "0" for flag in (candidate, framework, asynchronous, launch))
+    return f"{flags}|{','.join(bases)}|{','.join(imports)}"
+
+
+def unpack_scan(packed: str) -> ScanRow | None:
+    parts = packed.split("|")
+    if len(parts) != 3 or len(parts[0]) != 4 or parts[0].strip("01"):
+        return None
+    flags = [flag == "1" for flag in parts[0]]
+    bases = parts[1].split(",") if parts[1] else []
+    imports = parts[2].split(",") if parts[2] else []
+    return (flags[0], flags[1], flags[2], bases, flags[3], imports)
 
 
 class FileTable:
@@ -49,10 +77,13 @@ class FileTable:
         self._cache = cache
         self._key = key
         self._scanner = scanner
-        self._rows: _Rows = {}
+        self._rows: _Rows = {}  # the whole table as last written
         self._written = 0
+        self._recent: _Rows = {}  # rows changed since
+        self._recent_written = 0
         self._loaded = False
         self._dirty = False
+        self._hashed_here: set[str] = set()  # rows computed by this process
         self.hashed = 0  # files read and hashed in this process (tests, profiling)
 
     def _load(self) -> None:
@@ -60,8 +91,19 @@ class FileTable:
         if self._cache is None:
             return
         stored = self._cache.get(self._key, TABLE_CODEC)
-        if stored is not None:
-            self._written, self._rows = stored
+        if stored is None:
+            return
+        self._written, self._rows = stored
+        recent = self._cache.get(self._key, RECENT_CODEC)
+        if recent is not None and recent[1] == self._written:
+            self._recent_written, _, self._recent = recent
+
+    def _row(self, path: str) -> tuple[_Row | None, int]:
+        """The row known for a file, and when the entry holding it was written."""
+        row = self._recent.get(path)
+        if row is not None:
+            return row, self._recent_written
+        return self._rows.get(path), self._written
 
     def state(self, path: str) -> FileState | None:
         """What the file holds now (None: unreadable)."""
@@ -72,9 +114,11 @@ class FileTable:
         except OSError:
             return None
         stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
-        row = self._rows.get(path)
-        if row is not None and row[:3] == stamp and info.st_mtime_ns + _RACY_NS < self._written:
-            return FileState(row[3], info.st_size, None, row[4])
+        row, written = self._row(path)
+        if row is not None and row[:3] == stamp and info.st_mtime_ns + _RACY_NS < written:
+            scan = unpack_scan(row[4])
+            if scan is not None:
+                return FileState(row[3], info.st_size, None, scan)
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
@@ -82,21 +126,40 @@ class FileTable:
             return None
         self.hashed += 1
         key = content_key(data)
-        scan = row[4] if row is not None and row[3] == key else self._scanner(data)
+        known = unpack_scan(row[4]) if row is not None and row[3] == key else None
+        scan = known if known is not None else self._scanner(data)
         if len(data) == info.st_size:  # not rewritten while we read it
-            new = (*stamp, key, scan)
+            new = (*stamp, key, pack_scan(scan))
             # A racy row that has settled is written again, with a later stamp, to be trusted.
             if row != new or time.time_ns() > info.st_mtime_ns + _RACY_NS:
-                self._rows[path] = new
+                self._recent[path] = new
+                self._hashed_here.add(path)
                 self._dirty = True
         return FileState(key, len(data), data, scan)
 
     def save(self) -> None:
-        """Write the table if it learnt anything, stamped with the time of writing."""
+        """Write what the table learnt, stamped with the time of writing: the changed rows
+        alone while they are few, else the whole table. A row only gets the new stamp when it
+        was computed now; a racy row read from an earlier entry is dropped (hashed again next
+        time), so that rewriting an entry never makes an unchecked row trusted."""
         if not self._dirty or self._cache is None:
             return
         self._dirty = False
         now = time.time_ns()
-        # Entries that were racy at the last write and are settled now are trusted next time.
-        self._cache.put(self._key, TABLE_CODEC, (now, self._rows))
-        self._written = now
+        recent = self._settled(self._recent, self._recent_written)
+        if self._written and len(recent) <= _MAX_RECENT:
+            self._cache.put(self._key, RECENT_CODEC, (now, self._written, recent))
+            self._recent, self._recent_written = recent, now
+        else:
+            rows = self._settled(self._rows, self._written)
+            rows.update(recent)
+            self._cache.put(self._key, TABLE_CODEC, (now, rows))
+            self._rows, self._written, self._recent = rows, now, {}
+        self._hashed_here.clear()
+
+    def _settled(self, rows: _Rows, written: int) -> _Rows:
+        return {
+            path: row
+            for path, row in rows.items()
+            if path in self._hashed_here or row[0] + _RACY_NS < written
+        }

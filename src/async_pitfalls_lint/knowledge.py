@@ -92,7 +92,7 @@ class EventServer:
 class _Group:
     entry: BlockingEntry
     exact: set[str]
-    patterns: list[tuple[str, re.Pattern[str]]]
+    patterns: list[tuple[str, Glob]]
     excluded: list[str]
     gil_of: dict[str, str] = field(default_factory=dict)  # listed name or pattern -> its GIL
 
@@ -130,7 +130,7 @@ class KnowledgeBase:
         self._not_inferred = frozenset(blocking.get("not_inferred", ()))
         if extra_blocking:
             self._groups.extend(self._user_groups(extra_blocking))
-        self._allow = [_compile_glob(name) for name in allow]
+        self._allow = [Glob(name) for name in allow]
         self._load_framework(framework, extra_route_decorators)
         self._mentioned = _prefixes(self._names(blocking, framework))
 
@@ -175,10 +175,10 @@ class KnowledgeBase:
         gil_of = {str(name): str(gil) for name, gil in raw.get("gil_of", {}).items()}
         _check_gil(entry, calls, gil_of)
         exact: set[str] = set()
-        patterns: list[tuple[str, re.Pattern[str]]] = []
+        patterns: list[tuple[str, Glob]] = []
         for name in calls:
             if "*" in name or "?" in name or "[" in name:
-                patterns.append((name, _compile_glob(name)))
+                patterns.append((name, Glob(name)))
             else:
                 exact.add(name)
         return _Group(entry, exact, patterns, list(raw.get("except", ())), gil_of)
@@ -201,7 +201,7 @@ class KnowledgeBase:
                 _Group(
                     entry,
                     set() if is_glob else {name},
-                    [(name, _compile_glob(name))] if is_glob else [],
+                    [(name, Glob(name))] if is_glob else [],
                     [],
                 )
             )
@@ -456,9 +456,26 @@ def _check_gil(entry: BlockingEntry, calls: list[str], gil_of: Mapping[str, str]
             raise ValueError(f"group {entry.group}: gil_of[{name!r}] must be one of {GIL_VALUES}")
 
 
-def _compile_glob(glob: str) -> re.Pattern[str]:
-    regex = re.compile(fnmatch.translate(glob))
-    return re.compile(regex.pattern, re.DOTALL)
+class Glob:
+    """A shell-style pattern over qualified names (fnmatch semantics, `*` crossing dots),
+    compiled on the first name that has its literal prefix: a run looks up a few hundred names
+    and most patterns never see one, so compiling them all up front would cost more than the
+    lookups."""
+
+    __slots__ = ("_pattern", "glob", "prefix")
+
+    def __init__(self, glob: str) -> None:
+        self.glob = glob
+        cut = min((glob.find(char) for char in "*?[" if char in glob), default=len(glob))
+        self.prefix = glob[:cut]
+        self._pattern: re.Pattern[str] | None = None
+
+    def match(self, name: str) -> bool:
+        if not name.startswith(self.prefix):
+            return False
+        if self._pattern is None:
+            self._pattern = re.compile(fnmatch.translate(self.glob), re.DOTALL)
+        return self._pattern.match(name) is not None
 
 
 @lru_cache(maxsize=1)

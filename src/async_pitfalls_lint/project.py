@@ -17,7 +17,7 @@ from async_pitfalls_lint.cache import DiskCache, content_key, default_cache_dir
 from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import Settings, find_project_root
 from async_pitfalls_lint.facts import CallSite, ModuleFacts
-from async_pitfalls_lint.files import clear_walk_cache, iter_launch_files, iter_python_files
+from async_pitfalls_lint.files import clear_walk_cache, iter_launch_files, python_file_paths
 from async_pitfalls_lint.filestate import FileState, FileTable, ScanRow
 from async_pitfalls_lint.roots import (
     ROOTS_CODEC,
@@ -436,8 +436,7 @@ class Project:
 
     def python_files(self) -> list[str]:
         if self._files is None:
-            files = iter_python_files([Path(self.root)], self.settings.exclude)
-            self._files = [os.path.abspath(path) for path in files if path.suffix == ".py"]
+            self._files = python_file_paths(self.root, self.settings.exclude)
             self._files.extend(
                 path for path in self._overrides if path.endswith(".py") and path not in self._files
             )

@@ -16,6 +16,7 @@ import os
 from collections import deque
 from dataclasses import dataclass
 
+from async_pitfalls_lint.cache import Bundle
 from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.facts import CallSite, Ref
 from async_pitfalls_lint.names import (
@@ -70,28 +71,43 @@ class EventLoopIndex:
         self.resolver = resolver
         self.routes = routes
         self.scope = scope
-        self._reasons: dict[tuple[str, str], Reason] | None = None
+        self._built = False
         # Typed values call sites pass to each coroutine's unannotated parameters (a few).
-        self.arguments: dict[tuple[str, str], list[Arguments]] = {}
-        self.handlers: list[Handler] = []
+        self._arguments: dict[tuple[str, str], list[Arguments]] = {}
+        self._handlers: list[Handler] = []
         self._by_path: dict[str, dict[str, Reason]] = {}
         self._scheduled: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        # The index as the cache holds it, decoded one file at a time (None: built here).
+        self._stored: StoredIndex | None = None
+        self._validated: list[str] | None = None
+        self._read_stored = False
 
     def reasons_in(self, path: str) -> dict[str, Reason]:
         """Event-loop functions of one module, by qualname."""
         if self.scope == "all":
             return self._all_coroutines(path)
         self._build()
+        if self._stored is not None:
+            return self._stored.reasons_in(path)
         return self._by_path.get(path, {})
+
+    def arguments_for(self, path: str, qualname: str) -> list[Arguments]:
+        """Typed values callers pass to a coroutine's unannotated parameters."""
+        self._build()
+        if self._stored is not None:
+            return self._stored.arguments_for(path, qualname)
+        return self._arguments.get((path, qualname), [])
 
     def all_handlers(self) -> list[Handler]:
         """Every handler (sync and async) registered anywhere in the project."""
         self._build()
-        return list(self.handlers)
+        if self._stored is not None:
+            return self._stored.handlers()
+        return list(self._handlers)
 
     def reason_for(self, path: str, qualname: str) -> Reason | None:
         """Why a function runs on the event loop, or None when it does not (default scope)."""
-        return self._build().get((path, qualname))
+        return self.reasons_in(path).get(qualname) if self.scope != "all" else None
 
     def _all_coroutines(self, path: str) -> dict[str, Reason]:
         facts = self.project.facts_for(path)
@@ -103,60 +119,68 @@ class EventLoopIndex:
             if function.is_async
         }
 
-    def _build(self) -> dict[tuple[str, str], Reason]:
-        if self._reasons is not None:
-            return self._reasons
+    def _key(self) -> str:
+        return self.project.layout_key("index", repr(self.routes.kb.extra_route_decorators))
+
+    def _build(self) -> None:
+        if self._built:
+            return
+        self._built = True
         if not self.project.uses_framework() and not self.routes.kb.extra_route_decorators:
-            self._reasons = {}  # nothing mentions FastAPI or Starlette: nothing is a handler
-            return self._reasons
-        cache = self.project.cache
-        key = self.project.layout_key("index", repr(self.routes.kb.extra_route_decorators))
-        cached = cache.get(key, INDEX_CODEC) if cache is not None else None
-        if cached is not None:
-            handlers, reasons, arguments, files = cached
-            changed = self._changed_since(files)
-            if changed is not None:
-                # No file changed in a way the index can see (flake8 workers, reruns, edits
-                # that change no facts but positions): the index still holds.
-                self.handlers, reasons = _moved(self.project, changed, handlers, reasons)
-                self.arguments = arguments
-                self._index(reasons)
-                if changed and cache is not None:
-                    for path in changed:
-                        files[path] = (self.project.file_key(path) or "", *files[path][1:])
-                    cache.put(key, INDEX_CODEC, (self.handlers, reasons, self.arguments, files))
-                self.project.save_state()
-                return reasons
+            return  # nothing mentions FastAPI or Starlette: nothing is a handler
+        stored = self._cached()
+        changed = self._validated if stored is not None else None
+        if stored is not None and changed is None:
+            changed = self._changed_since(stored.files)
+        if stored is not None and changed is not None:
+            # No file changed in a way the index can see (flake8 workers, reruns, edits that
+            # change no facts but positions): the index still holds.
+            stored.moved(self.project, changed)
+            self._stored = stored
+            if changed and self.project.cache is not None:
+                self.project.cache.put_bundle(self._key(), INDEX_KIND, stored.updated(changed))
+            self.project.save_state()
+            return
         self.project.reads = set()
         try:
-            reasons = self._scan_project()
+            self._scan_project()
             reads = self.project.reads
         finally:
             self.project.reads = None
-        if cache is not None:
-            files = {}
+        if self.project.cache is not None:
+            files: dict[str, _FileRecord] = {}
             for path in self.project.python_files():
                 file_key = self.project.file_key(path)
                 if file_key is None:
                     break
                 files[path] = (file_key, self.project.scan_digest(path), path in reads)
             else:
-                cache.put(key, INDEX_CODEC, (self.handlers, reasons, self.arguments, files))
+                parts = _stored_parts(self._handlers, self._by_path, self._arguments, files)
+                self.project.cache.put_bundle(self._key(), INDEX_KIND, parts)
             self.project.save_state()
-        return reasons
+
+    def _cached(self) -> StoredIndex | None:
+        """The index the cache holds for the project's layout, read once."""
+        if not self._read_stored:
+            self._read_stored = True
+            cache = self.project.cache
+            bundle = cache.get_bundle(self._key(), INDEX_KIND) if cache is not None else None
+            self._stored = StoredIndex.parse(bundle) if bundle is not None else None
+        stored, self._stored = self._stored, None
+        return stored
 
     def ready(self) -> bool:
         """Whether the index is built or can be had from the cache without scanning."""
-        if self._reasons is not None:
+        if self._built:
             return True
-        cache = self.project.cache
-        if cache is None:
+        if self.project.cache is None:
             return False
-        key = self.project.layout_key("index", repr(self.routes.kb.extra_route_decorators))
-        cached = cache.get(key, INDEX_CODEC)
-        if cached is None:
+        stored = self._cached()
+        if stored is None:
             return False
-        return self._changed_since(cached[3], parse=_READY_PARSES) is not None
+        self._stored = stored  # kept for _build
+        self._validated = self._changed_since(stored.files, parse=_READY_PARSES)
+        return self._validated is not None
 
     def _changed_since(
         self, files: dict[str, _FileRecord], parse: int | None = None
@@ -198,7 +222,6 @@ class EventLoopIndex:
         return changed
 
     def _index(self, reasons: dict[tuple[str, str], Reason]) -> None:
-        self._reasons = reasons
         for (where, qualname), reason in reasons.items():
             self._by_path.setdefault(where, {})[qualname] = reason
 
@@ -214,7 +237,7 @@ class EventLoopIndex:
         handlers: list[Handler] = []
         for path in candidates:
             handlers.extend(self.routes.handlers_in(path))
-        self.handlers = handlers
+        self._handlers = handlers
         reasons: dict[tuple[str, str], Reason] = {}
         queue: deque[tuple[str, str, Arguments | None]] = deque()
         handlers.extend(self._background_tasks_of_sync_handlers(handlers))
@@ -239,7 +262,7 @@ class EventLoopIndex:
                         if wrapper not in reasons:  # awaiting the coroutine awaits its wrapper
                             reasons[wrapper] = reasons[target]
                             queue.append((*wrapper, None))
-                seen = self.arguments.setdefault(target, [])
+                seen = self._arguments.setdefault(target, [])
                 if (
                     target_arguments is not None
                     and target_arguments not in seen
@@ -434,45 +457,138 @@ _MAX_BINDINGS = 3
 # beyond that the parallel summarising of a full build is the cheaper way.
 _READY_PARSES = 16
 _SCHEDULING_DEPTH = 3
-# The whole-project index: handlers, reasons, arguments, and what each file held when it was
-# built: content key, text-prefilter digest, whether the build read its facts.
+# The whole-project index, as the cache keeps it: a bundle (cache.Bundle) of one part per file
+# (the handlers registered in it, the reasons of its event-loop functions, with each reason's
+# handler named by its file and position there, and the typed arguments passed to its
+# coroutines), the order of all handlers, and what each file held when the index was built:
+# content key, text-prefilter digest, whether the build read its facts.
 _FileRecord = tuple[str, str, bool]
-_Index = tuple[
-    list[Handler],
-    dict[tuple[str, str], Reason],
-    dict[tuple[str, str], list[Arguments]],
-    dict[str, _FileRecord],
-]
-INDEX_CODEC: Codec[_Index] = Codec("index", _Index)
+_StoredReason = tuple[str, int, tuple[str, ...], str]  # handler file, position, via, how
+_Part = tuple[list[Handler], dict[str, _StoredReason], dict[str, list[Arguments]]]
+INDEX_KIND = "index"
+_PART_CODEC: Codec[_Part] = Codec("index-part", _Part)
+_FILES_CODEC: Codec[dict[str, _FileRecord]] = Codec("index-files", dict[str, _FileRecord])
+_ORDER_CODEC: Codec[list[tuple[str, int]]] = Codec("index-order", list[tuple[str, int]])
+# Part names that cannot be file paths (those are absolute).
+_FILES_PART = ":files"
+_ORDER_PART = ":order"
+_EMPTY_PART: _Part = ([], {}, {})
 _PRIORITY = {"route": 0, "websocket": 1, "middleware": 2, "dependency": 3}
 
 
-def _moved(
-    project: Project,
-    changed: list[str],
+def _stored_parts(
     handlers: list[Handler],
-    reasons: dict[tuple[str, str], Reason],
-) -> tuple[list[Handler], dict[tuple[str, str], Reason]]:
-    """Handlers of files whose code only moved, with the line their function has now."""
-    if not changed:
-        return handlers, reasons
-    moved = set(changed)
+    by_path: dict[str, dict[str, Reason]],
+    arguments: dict[tuple[str, str], list[Arguments]],
+    files: dict[str, _FileRecord],
+) -> dict[str, bytes]:
+    per_file: dict[str, _Part] = {}
+    position: dict[Handler, tuple[str, int]] = {}
 
-    def fresh(handler: Handler) -> Handler:
-        if handler.path not in moved:
-            return handler
-        facts = project.facts_for(handler.path)
-        function = facts.functions.get(handler.qualname) if facts is not None else None
-        if function is None or function.line == handler.line:
-            return handler
-        return dataclasses.replace(handler, line=function.line)
+    def part(path: str) -> _Part:
+        return per_file.setdefault(path, ([], {}, {}))
 
-    return [fresh(handler) for handler in handlers], {
-        key: dataclasses.replace(reason, handler=fresh(reason.handler))
-        if reason.handler.path in moved
-        else reason
-        for key, reason in reasons.items()
-    }
+    def place(handler: Handler) -> tuple[str, int]:
+        found = position.get(handler)
+        if found is None:
+            listed = part(handler.path)[0]
+            found = position[handler] = (handler.path, len(listed))
+            listed.append(handler)
+        return found
+
+    order = [place(handler) for handler in handlers]
+    for path, reasons in by_path.items():
+        stored = part(path)[1]
+        for qualname, reason in reasons.items():
+            stored[qualname] = (*place(reason.handler), reason.via, reason.how)
+    for (path, qualname), passed in arguments.items():
+        if passed:
+            part(path)[2][qualname] = passed
+    parts = {path: _PART_CODEC.dumps(value) for path, value in per_file.items()}
+    parts[_ORDER_PART] = _ORDER_CODEC.dumps(order)
+    parts[_FILES_PART] = _FILES_CODEC.dumps(files)
+    return parts
+
+
+class StoredIndex:
+    """An index read from the cache, each file's part decoded when first needed: a run that
+    checks one file reads the parts of that file and of the handlers that reach it."""
+
+    def __init__(self, bundle: Bundle, files: dict[str, _FileRecord]) -> None:
+        self._bundle = bundle
+        self.files = files
+        self._parts: dict[str, _Part] = {}
+        self._reasons: dict[str, dict[str, Reason]] = {}
+        self._moved: set[str] = set()
+        self._project: Project | None = None
+
+    @classmethod
+    def parse(cls, bundle: Bundle) -> StoredIndex | None:
+        files = bundle.part(_FILES_PART, _FILES_CODEC)
+        return cls(bundle, files) if files is not None else None
+
+    def moved(self, project: Project, changed: list[str]) -> None:
+        """Files whose code only moved: their handlers get the line their function has now."""
+        self._project = project
+        self._moved = set(changed)
+
+    def _part(self, path: str) -> _Part:
+        known = self._parts.get(path)
+        if known is None:
+            known = self._bundle.part(path, _PART_CODEC) if path in self.files else None
+            if known is None:
+                known = _EMPTY_PART
+            elif path in self._moved and self._project is not None:
+                known = (_fresh_lines(self._project, path, known[0]), *known[1:])
+            self._parts[path] = known
+        return known
+
+    def _handler(self, path: str, position: int) -> Handler:
+        listed = self._part(path)[0]
+        if not 0 <= position < len(listed):
+            raise LookupError(f"index names handler {position} of {path}, which it lacks")
+        return listed[position]
+
+    def reasons_in(self, path: str) -> dict[str, Reason]:
+        known = self._reasons.get(path)
+        if known is None:
+            known = {
+                qualname: Reason(self._handler(where, position), via, how)
+                for qualname, (where, position, via, how) in self._part(path)[1].items()
+            }
+            self._reasons[path] = known
+        return known
+
+    def arguments_for(self, path: str, qualname: str) -> list[Arguments]:
+        return self._part(path)[2].get(qualname, [])
+
+    def handlers(self) -> list[Handler]:
+        order = self._bundle.part(_ORDER_PART, _ORDER_CODEC) or []
+        return [self._handler(path, position) for path, position in order]
+
+    def updated(self, changed: list[str]) -> dict[str, bytes]:
+        """The bundle's parts with the changed files' current keys and handler lines."""
+        assert self._project is not None
+        parts = {name: self._bundle.raw(name) or b"" for name in self._bundle.names()}
+        for path in changed:
+            if path in parts:
+                parts[path] = _PART_CODEC.dumps(self._part(path))
+            record = self.files[path]
+            self.files[path] = (self._project.file_key(path) or "", *record[1:])
+        parts[_FILES_PART] = _FILES_CODEC.dumps(self.files)
+        return parts
+
+
+def _fresh_lines(project: Project, path: str, handlers: list[Handler]) -> list[Handler]:
+    facts = project.facts_for(path)
+    if facts is None:
+        return handlers
+    fresh = []
+    for handler in handlers:
+        function = facts.functions.get(handler.qualname)
+        line = function.line if function is not None else handler.line
+        fresh.append(dataclasses.replace(handler, line=line) if line != handler.line else handler)
+    return fresh
 
 
 def _handler_priority(handler: Handler) -> tuple[int, str, int]:
