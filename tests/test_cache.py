@@ -31,6 +31,7 @@ from async_pitfalls_lint.codec import Codec
 from async_pitfalls_lint.config import load_settings
 from async_pitfalls_lint.filestate import RECENT_CODEC, TABLE_CODEC
 from async_pitfalls_lint.project import FACTS_CODEC
+from async_pitfalls_lint.results import RESULT_CODEC, RESULTS_KIND
 from async_pitfalls_lint.roots import ROOTS_CODEC
 from async_pitfalls_lint.runner import RUN_CODEC
 from async_pitfalls_lint.scopes import INDEX_KIND, StoredIndex
@@ -130,11 +131,21 @@ def _assert_entries_valid(root: Path) -> None:
     for entry in entries:
         assert entry.parent == disk.directory
         kind = max(
-            (name for name in (*_CODECS, INDEX_KIND) if entry.stem.startswith(name + "-")), key=len
+            (
+                name
+                for name in (*_CODECS, INDEX_KIND, RESULTS_KIND)
+                if entry.stem.startswith(name + "-")
+            ),
+            key=len,
         )
         # The key a run used is either the whole name (project-state keys start with their
         # kind) or the name after the kind (content keys, the file table's amendment).
         keys = (entry.stem, entry.stem[len(kind) + 1 :])
+        if kind == RESULTS_KIND:
+            results = disk.get_bundle(entry.stem, RESULTS_KIND)
+            assert results is not None, entry
+            assert all(results.part(name, RESULT_CODEC) for name in results.names()), entry
+            continue
         if kind == INDEX_KIND:
             bundle = disk.get_bundle(entry.stem, INDEX_KIND)
             stored = StoredIndex.parse(bundle) if bundle is not None else None

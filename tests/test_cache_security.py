@@ -266,6 +266,46 @@ def _entry(rows: object, body: object) -> bytes:
     return json.dumps([rows, body]).encode()
 
 
+_ROUTE = """\
+import requests
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/")
+async def index():
+    return requests.get("https://example.com").json()
+"""
+
+
+def test_positions_are_kept_apart_so_moved_facts_share_a_digest() -> None:
+    facts = analyse_text(_ROUTE)
+    moved = analyse_text("# a comment\n\n" + _ROUTE.replace("    return", "\n    return"))
+    changed = analyse_text(_ROUTE.replace('"/"', '"/other"'))
+    payloads = [FACTS_CODEC.dumps((value, None)) for value in (facts, moved, changed)]
+    assert FACTS_CODEC.loads(payloads[0]) == (facts, None)
+    assert FACTS_CODEC.loads(payloads[1]) == (moved, None)
+    assert payloads[0] != payloads[1]  # the positions differ ...
+    assert FACTS_CODEC.interface(payloads[0]) == FACTS_CODEC.interface(payloads[1])  # ... only
+    assert FACTS_CODEC.interface(payloads[0]) != FACTS_CODEC.interface(payloads[2])
+
+
+@pytest.mark.parametrize("tamper", ["fewer", "more", "not ints", "not a list"])
+def test_positions_that_do_not_fit_the_record_are_refused(tamper: str) -> None:
+    record, _, positions = FACTS_CODEC.dumps((analyse_text(_ROUTE), None)).partition(b"\n")
+    numbers = json.loads(positions)
+    assert numbers  # the route's def and call have positions
+    replaced = {
+        "fewer": numbers[:-1],
+        "more": [*numbers, 7],
+        "not ints": [*numbers[:-1], "7"],
+        "not a list": {"line": 1},
+    }[tamper]
+    with pytest.raises(CodecError):
+        FACTS_CODEC.loads(record + b"\n" + json.dumps(replaced).encode())
+
+
 def test_the_codec_reads_the_shape_it_writes() -> None:
     assert FACTS_CODEC.loads(_entry([], [_EMPTY_FACTS, None])) == (ModuleFacts(), None)
     facts = ModuleFacts(bindings={"db": [("n", "", "get_db"), None]}, star_imports=[])

@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from async_pitfalls_lint.analysis import analysis_for, reset_analyses
+from async_pitfalls_lint import runner
+from async_pitfalls_lint.analysis import Analysis, analysis_for, reset_analyses
 from async_pitfalls_lint.cli import main
 from async_pitfalls_lint.config import load_settings
+from async_pitfalls_lint.model import FileResult
 
 from fuzzing import parse_report, run_flake8, write_project
 
@@ -277,6 +279,44 @@ def test_an_edit_that_only_moves_code_keeps_the_index(
     _replace("app/routes/items.py", "    fetch()\n", "    fetch()\n    fetch()\n")(root)
     _settle(root, 2)
     assert not index_state()[0]
+
+
+def test_a_run_after_an_edit_checks_again_only_what_the_edit_can_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-file results are reused while the project's facts (positions aside) and the files
+    their chains show are unchanged: a comment in one route file re-checks that file alone, a
+    moved helper re-checks the files whose chains show its lines, a changed summary re-checks
+    every file. Each run prints what a cold run prints."""
+    root = _project(tmp_path)
+    monkeypatch.chdir(root)
+    _settle(root, 0)
+    checked: list[str] = []
+    original = runner.check_one
+
+    def counting(analysis: Analysis, file: Path) -> FileResult:
+        checked.append(Path(file).as_posix())
+        return original(analysis, file)
+
+    monkeypatch.setattr(runner, "check_one", counting)
+
+    def rerun(step: int) -> list[str]:
+        _settle(root, step)
+        cold = _run(root, "--no-cache", ".")
+        checked.clear()
+        assert _run(root, ".") == cold
+        return sorted(checked)
+
+    _run(root, ".")
+    every = sorted(Path(path).relative_to(root).as_posix() for path in root.rglob("*.py"))
+    _replace("app/routes/legacy.py", "router = APIRouter()\n", "router = APIRouter()  # x\n")(root)
+    assert rerun(1) == ["app/routes/legacy.py"]
+    # Lines move in the helper that items.py's chain (list_items -> fetch) shows.
+    _replace("app/helpers.py", "def fetch():", "# fetching\n\n\ndef fetch():")(root)
+    assert rerun(2) == ["app/helpers.py", "app/routes/items.py"]
+    assert rerun(3) == []  # nothing changed: the whole-run result
+    _replace("app/helpers.py", "def store():\n    return 1", "def store():\n    return 2")(root)
+    assert rerun(4) == every
 
 
 @pytest.mark.slow

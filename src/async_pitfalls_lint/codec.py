@@ -6,6 +6,11 @@ exactly the shape its type describes (lists of the right length, strings where s
 raises `CodecError` on anything else, which the cache treats as a miss. Nothing is looked up by
 a name found in the data: the type to build always comes from the caller.
 
+Fields a dataclass lists in `__positions__` (source positions: line, column, offsets) are kept
+apart from the rest, in one list after the record, in encoding order. Two records that differ
+only by positions then encode to the same bytes up to that list, and `Codec.interface` digests
+those bytes: "the same facts, moved" is told without decoding either record.
+
 Symbolic refs and resolved values (`tuple[Any, ...]`, nested tuples of scalars) repeat a lot
 within a module (`db`, `self.repo`, `Depends(get_db)`), so an entry stores each distinct tuple
 once, in a table, children before parents; a record field holding one is the tuple's index in
@@ -17,6 +22,7 @@ without recursion, and equal refs come back as one shared object.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import types
 import typing
@@ -25,7 +31,18 @@ from functools import cache
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
-_Refs = list[tuple[Any, ...]]
+
+
+class _Refs(list[tuple[Any, ...]]):
+    """The decoded table of distinct tuples, and the positions kept apart, in order."""
+
+    __slots__ = ("positions",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.positions: list[int] = []
+
+
 _Decoder = Callable[[Any, _Refs], Any]
 _Encoder = Callable[[Any, "_Table"], Any]
 _SCALAR_TYPES = (str, int, float, bool, type(None))
@@ -46,28 +63,47 @@ class Codec(Generic[T]):
     def dumps(self, value: T) -> bytes:
         table = _Table()
         body = self._encode(value, table)
-        # ASCII escapes keep any string the source held (lone surrogates included) encodable.
-        return json.dumps([table.rows, body], separators=(",", ":")).encode("ascii")
+        # ASCII escapes keep any string the source held (lone surrogates included) encodable,
+        # and JSON text written so never holds a raw newline: it separates the positions.
+        record = json.dumps([table.rows, body], separators=(",", ":")).encode("ascii")
+        positions = json.dumps(table.positions, separators=(",", ":")).encode("ascii")
+        return record + b"\n" + positions
 
     def loads(self, data: bytes) -> T:
+        record, newline, positions = data.partition(b"\n")
         try:
-            plain = json.loads(data)
+            plain = json.loads(record)
+            apart = json.loads(positions) if newline else []
         except (ValueError, RecursionError) as error:
             raise CodecError(f"not JSON: {error}") from None
         if type(plain) is not list or len(plain) != 2:
             raise CodecError("expected [table, record]")
+        if type(apart) is not list or not all(type(item) is int for item in apart):
+            raise CodecError("expected a list of positions")
         rows, body = plain
-        value: T = self._decode(body, _build_table(rows))
+        refs = _build_table(rows)
+        refs.positions = apart
+        refs.positions.reverse()  # popped from the end, in encoding order
+        value: T = self._decode(body, refs)
+        if refs.positions:
+            raise CodecError("more positions than the record holds")
         return value
+
+    @staticmethod
+    def interface(data: bytes) -> str:
+        """A digest of an encoded record with its positions left out."""
+        record = data.partition(b"\n")[0]
+        return hashlib.blake2b(record, digest_size=16).hexdigest()
 
 
 # -- the table of distinct tuples ----------------------------------------------------------------
 class _Table:
-    __slots__ = ("index", "rows")
+    __slots__ = ("index", "positions", "rows")
 
     def __init__(self) -> None:
         self.index: dict[tuple[Any, ...], int] = {}
         self.rows: list[list[Any]] = []
+        self.positions: list[int] = []
 
     def intern(self, value: tuple[Any, ...]) -> int:
         found = self.index.get(value)
@@ -92,7 +128,7 @@ class _Table:
 def _build_table(rows: Any) -> _Refs:
     if type(rows) is not list:
         raise CodecError("expected a table of refs")
-    built: _Refs = []
+    built = _Refs()
     for row in rows:
         if type(row) is not list or not row or type(row[0]) is not int or row[0] < 0:
             raise CodecError("expected a table row")
@@ -205,21 +241,49 @@ def _dict_encoder(string_keys: bool, key: _Encoder, value: _Encoder) -> _Encoder
     return encode_pairs
 
 
+def _positions_of(record_type: type) -> frozenset[str]:
+    apart = frozenset(getattr(record_type, "__positions__", ()))
+    hints = typing.get_type_hints(record_type)
+    if any(hints.get(name) is not int for name in apart):
+        raise TypeError(f"{record_type.__name__}.__positions__ must name int fields")
+    return apart
+
+
 def _dataclass_encoder(record_type: type) -> _Encoder:
     hints = typing.get_type_hints(record_type)
+    apart = _positions_of(record_type)
     fields = [
         (field.name, _encoder(hints[field.name]))
         for field in dataclasses.fields(record_type)
-        if field.init
+        if field.init and field.name not in apart
     ]
+    # In field order, interleaved as the decoder reads them back.
+    order = [
+        (field.name, field.name in apart) for field in dataclasses.fields(record_type) if field.init
+    ]
+    if not apart:
 
-    def encode(value: Any, table: _Table) -> Any:
-        return [
-            getattr(value, name) if field is _identity else field(getattr(value, name), table)
-            for name, field in fields
-        ]
+        def encode(value: Any, table: _Table) -> Any:
+            return [
+                getattr(value, name) if field is _identity else field(getattr(value, name), table)
+                for name, field in fields
+            ]
 
-    return encode
+        return encode
+    encoders = dict(fields)
+
+    def encode_apart(value: Any, table: _Table) -> Any:
+        encoded = []
+        for name, is_position in order:
+            item = getattr(value, name)
+            if is_position:
+                table.positions.append(item)
+            else:
+                field = encoders[name]
+                encoded.append(item if field is _identity else field(item, table))
+        return encoded
+
+    return encode_apart
 
 
 # -- decoding -------------------------------------------------------------------------------------
@@ -316,7 +380,9 @@ def _dataclass_decoder(record_type: type) -> _Decoder:
     """Fields are checked in one loop: scalars by exact type, inline (the common case), refs by
     their table index, other fields through their own decoder."""
     hints = typing.get_type_hints(record_type)
-    fields = [field for field in dataclasses.fields(record_type) if field.init]
+    apart = _positions_of(record_type)
+    all_fields = [field for field in dataclasses.fields(record_type) if field.init]
+    fields = [field for field in all_fields if field.name not in apart]
     plan: list[tuple[int, type | None, _Decoder | None]] = []
     for index, field in enumerate(fields):
         hint = hints[field.name]
@@ -326,6 +392,8 @@ def _dataclass_decoder(record_type: type) -> _Decoder:
             plan.append((index, None, _decoder(hint)))
     count = len(fields)
     name = record_type.__name__
+    if apart:
+        return _decoder_apart(record_type, all_fields, apart, plan, count)
 
     def decode(data: Any, refs: _Refs) -> Any:
         if type(data) is not list or len(data) != count:
@@ -337,6 +405,46 @@ def _dataclass_decoder(record_type: type) -> _Decoder:
                     raise _fail(f"{name} field {index} of type {scalar}", values[index])
             else:
                 values[index] = decoder(values[index], refs)
+        return record_type(*values)
+
+    return decode
+
+
+def _decoder_apart(
+    record_type: type,
+    all_fields: list[dataclasses.Field[Any]],
+    apart: frozenset[str],
+    plan: list[tuple[int, type | None, _Decoder | None]],
+    count: int,
+) -> _Decoder:
+    """A record with positions kept apart: its other fields decoded in order, each position
+    taken from the positions list at its place in that order (as the encoder wrote them)."""
+    name = record_type.__name__
+    # For each field in order: None for a position, else its plan entry.
+    steps = []
+    stored = iter(plan)
+    for field in all_fields:
+        steps.append(None if field.name in apart else next(stored))
+
+    def decode(data: Any, refs: _Refs) -> Any:
+        if type(data) is not list or len(data) != count:
+            raise CodecError(f"expected {name} with {count} fields")
+        values: list[Any] = []
+        positions = refs.positions
+        for step in steps:
+            if step is None:
+                if not positions:
+                    raise CodecError(f"{name}: fewer positions than the record holds")
+                values.append(positions.pop())
+                continue
+            index, scalar, decoder = step
+            item = data[index]
+            if decoder is None:
+                if type(item) is not scalar:
+                    raise _fail(f"{name} field {index} of type {scalar}", item)
+                values.append(item)
+            else:
+                values.append(decoder(item, refs))
         return record_type(*values)
 
     return decode

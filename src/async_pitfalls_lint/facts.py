@@ -29,13 +29,20 @@ without resolving it: resolution needs other modules and happens later (see name
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 Ref = tuple[Any, ...]
 
 
+# Fields holding source positions: the cache keeps them apart (codec.py), so facts that only
+# moved are told from facts that changed without decoding them.
+_CALL_POSITIONS = ("line", "column", "end_line", "end_column", "start", "end", "callee_end")
+
+
 @dataclass(slots=True)
 class CallSite:
+    __positions__: ClassVar[tuple[str, ...]] = _CALL_POSITIONS
+
     callee: Ref | None
     args: tuple[Ref | None, ...]
     kwargs: tuple[tuple[str, Ref | None], ...]
@@ -92,6 +99,8 @@ class Param:
 
 @dataclass(slots=True)
 class FunctionFacts:
+    __positions__: ClassVar[tuple[str, ...]] = ("line", "column", "def_start")
+
     qualname: str
     name: str
     is_async: bool
@@ -130,6 +139,8 @@ class FunctionFacts:
 
 @dataclass(slots=True)
 class ClassFacts:
+    __positions__: ClassVar[tuple[str, ...]] = ("line",)
+
     qualname: str
     name: str
     scope: str  # scope id of the class body

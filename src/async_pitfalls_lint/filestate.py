@@ -29,8 +29,9 @@ from async_pitfalls_lint.codec import Codec
 # What the text prefilters saw (see project._TextScan): candidate, framework, asynchronous,
 # class base names, launch hint, top-level imports.
 ScanRow = tuple[bool, bool, bool, list[str], bool, list[str]]
-# path -> (mtime_ns, size, inode, content key, packed scan); plus the time (ns) of writing.
-_Row = tuple[int, int, int, str, str]
+# path -> (mtime_ns, size, inode, content key, packed scan, digest of the facts without
+# positions or ""); plus the time (ns) of writing.
+_Row = tuple[int, int, int, str, str, str]
 _Rows = dict[str, _Row]
 TABLE_CODEC: Codec[tuple[int, _Rows]] = Codec("files", tuple[int, _Rows])
 # The rows changed since the whole table was written: (time of writing, the whole table's time
@@ -47,6 +48,7 @@ class FileState(NamedTuple):
     size: int
     data: bytes | None  # the bytes, when they had to be read
     scan: ScanRow
+    interface: str  # the digest of its facts without positions, "" when not known
 
 
 def pack_scan(scan: ScanRow) -> str:
@@ -84,6 +86,8 @@ class FileTable:
         self._loaded = False
         self._dirty = False
         self._hashed_here: set[str] = set()  # rows computed by this process
+        # Files whose facts digest was known for their previous content (see Project).
+        self.summarised_before: set[str] = set()
         self.hashed = 0  # files read and hashed in this process (tests, profiling)
 
     def _load(self) -> None:
@@ -118,7 +122,7 @@ class FileTable:
         if row is not None and row[:3] == stamp and info.st_mtime_ns + _RACY_NS < written:
             scan = unpack_scan(row[4])
             if scan is not None:
-                return FileState(row[3], info.st_size, None, scan)
+                return FileState(row[3], info.st_size, None, scan, row[5])
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
@@ -126,16 +130,30 @@ class FileTable:
             return None
         self.hashed += 1
         key = content_key(data)
-        known = unpack_scan(row[4]) if row is not None and row[3] == key else None
+        same = row is not None and row[3] == key
+        known = unpack_scan(row[4]) if row is not None and same else None
         scan = known if known is not None else self._scanner(data)
+        interface = row[5] if row is not None and same else ""
+        if row is not None and not same and row[5]:
+            self.summarised_before.add(path)
         if len(data) == info.st_size:  # not rewritten while we read it
-            new = (*stamp, key, pack_scan(scan))
+            new = (*stamp, key, pack_scan(scan), interface)
             # A racy row that has settled is written again, with a later stamp, to be trusted.
             if row != new or time.time_ns() > info.st_mtime_ns + _RACY_NS:
                 self._recent[path] = new
                 self._hashed_here.add(path)
                 self._dirty = True
-        return FileState(key, len(data), data, scan)
+        return FileState(key, len(data), data, scan, interface)
+
+    def note_interface(self, path: str, key: str, interface: str) -> None:
+        """Remember the facts digest of a file whose row holds content `key`."""
+        row, written = self._row(path)
+        if row is None or row[3] != key or row[5] == interface:
+            return
+        if path not in self._hashed_here and row[0] + _RACY_NS >= written:
+            return  # a racy row must be hashed again before it can be amended
+        self._recent[path] = (*row[:5], interface)
+        self._dirty = True
 
     def save(self) -> None:
         """Write what the table learnt, stamped with the time of writing: the changed rows

@@ -10,15 +10,17 @@ import argparse
 import io
 import os
 import tokenize
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from async_pitfalls_lint import __version__
-from async_pitfalls_lint.analysis import analysis_for
+from async_pitfalls_lint.analysis import Analysis, analysis_for
 from async_pitfalls_lint.config import SCOPES, ConfigError, Settings, load_settings
 from async_pitfalls_lint.flake8_options import PluginOptions, StoreTrue, read_options
 from async_pitfalls_lint.output.text import fix_marker
+from async_pitfalls_lint.results import ResultStore
 from async_pitfalls_lint.source import SourceProblem, decode_source
 
 Report = tuple[int, int, str, type]
@@ -131,10 +133,17 @@ class Plugin:
         if isinstance(saved, SourceProblem):
             yield self._failure(str(saved))  # flake8 read it with a fallback; Python would not
             return
+        store = None
         if saved is None or _newlines(saved) != _newlines(text):
             # An unsaved editor buffer, or stdin: analyse what flake8 handed us.
             analysis.project.set_content(os.fspath(path), _encode_like_python(text))
-        result = analysis.check(os.fspath(path), validate=False)
+        else:
+            store = _results(analysis)
+        result = store.get(os.fspath(path)) if store is not None else None
+        if result is None:
+            result = analysis.check(os.fspath(path), validate=False)
+            if store is not None:
+                store.put(os.fspath(path), result)
         for finding in result.findings:
             message = f"{finding.code} {finding.message}{fix_marker(finding)}"
             yield (finding.line, finding.column, message, type(self))
@@ -175,6 +184,17 @@ class Plugin:
 
 
 _SETTINGS_BY_FOLDER: dict[str, Settings] = {}
+_STORES: weakref.WeakKeyDictionary[Analysis, ResultStore] = weakref.WeakKeyDictionary()
+
+
+def _results(analysis: Analysis) -> ResultStore | None:
+    """The per-file results of an analysis, as the plugin reports them (one per process)."""
+    store = _STORES.get(analysis)
+    if store is None:
+        store = ResultStore.open(analysis, "flake8", per_file=True)
+        if store is not None:
+            _STORES[analysis] = store
+    return store
 
 
 def _pyproject_settings(folder: Path) -> Settings:

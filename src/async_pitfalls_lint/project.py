@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from async_pitfalls_lint.cache import DiskCache, content_key, default_cache_dir
-from async_pitfalls_lint.codec import Codec
+from async_pitfalls_lint.codec import Codec, CodecError
 from async_pitfalls_lint.config import Settings, find_project_root
-from async_pitfalls_lint.facts import CallSite, ModuleFacts
+from async_pitfalls_lint.facts import ModuleFacts
 from async_pitfalls_lint.files import clear_walk_cache, iter_launch_files, python_file_paths
 from async_pitfalls_lint.filestate import FileState, FileTable, ScanRow
 from async_pitfalls_lint.roots import (
@@ -115,38 +115,14 @@ FACTS_CODEC: Codec[tuple[ModuleFacts | None, str | None]] = Codec(
 )
 
 
-def _unplaced(site: CallSite) -> CallSite:
-    return replace(site, line=0, column=0, end_line=0, end_column=0, start=0, end=0, callee_end=0)
-
-
 def interface_digest(facts: ModuleFacts | None, problem: str | None) -> str:
     """A digest of a module's facts with every source position left out.
 
     Two contents of a file with the same digest differ only by where things are (an edit that
     moves lines, a comment, blank lines), in the same order: whatever is derived from the facts
-    without looking at positions is the same for both."""
-    if facts is None:
-        return "problem:" + (problem or "")
-    unplaced = replace(
-        facts,
-        functions={
-            qualname: replace(
-                function,
-                line=0,
-                column=0,
-                def_start=0,
-                calls=[_unplaced(site) for site in function.calls],
-                lambda_calls=[_unplaced(site) for site in function.lambda_calls],
-                property_reads=[_unplaced(site) for site in function.property_reads],
-            )
-            for qualname, function in facts.functions.items()
-        },
-        classes={qualname: replace(item, line=0) for qualname, item in facts.classes.items()},
-        calls=[_unplaced(site) for site in facts.calls],
-        registrations=[(scope, _unplaced(site)) for scope, site in facts.registrations],
-    )
-    payload = FACTS_CODEC.dumps((unplaced, problem))
-    return hashlib.blake2b(payload, digest_size=16).hexdigest()
+    without looking at positions is the same for both. The cache keeps positions apart from
+    the rest of an entry (codec.py), so this is the digest of the entry's bytes up to them."""
+    return FACTS_CODEC.interface(FACTS_CODEC.dumps((facts, problem)))
 
 
 @dataclass
@@ -154,6 +130,7 @@ class _Loaded:
     key: str
     facts: ModuleFacts | None
     problem: str | None
+    interface: str = ""
 
 
 def analyse_text(text: str, encoding: str = "utf-8") -> ModuleFacts:
@@ -171,23 +148,31 @@ def analyse_text(text: str, encoding: str = "utf-8") -> ModuleFacts:
     return run_with_big_stack(work)
 
 
-def summarise_file(path: str, max_bytes: int) -> tuple[str, str, ModuleFacts | None, str | None]:
-    """Read and summarise one file (run in worker processes): (path, key, facts, problem)."""
+# A file's facts, its problem, and the digest of its facts without positions.
+Summary = tuple[ModuleFacts | None, str | None, str]
+
+
+def summarise_file(path: str, max_bytes: int) -> tuple[str, str, Summary, bytes]:
+    """Read and summarise one file (run in worker processes): (path, key, summary, and the
+    cache entry's payload, encoded here so that the parent only writes it)."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as error:
-        return path, "", None, f"cannot read file: {error.strerror or error}"
-    facts, problem = _summarise(data, max_bytes)
-    return path, content_key(data), facts, problem
+        return path, "", (None, f"cannot read file: {error.strerror or error}", ""), b""
+    summary, payload = _summarise(data, max_bytes)
+    return path, content_key(data), summary, payload
 
 
-def _summarise(data: bytes, max_bytes: int) -> tuple[ModuleFacts | None, str | None]:
+def _summarise(data: bytes, max_bytes: int) -> tuple[Summary, bytes]:
     try:
         source = decode_source(data, max_bytes)
-        return analyse_text(source.text, source.encoding), None
-    except SourceProblem as problem:
-        return None, str(problem)
+        facts: ModuleFacts | None = analyse_text(source.text, source.encoding)
+        problem = None
+    except SourceProblem as error:
+        facts, problem = None, str(error)
+    payload = FACTS_CODEC.dumps((facts, problem))
+    return (facts, problem, FACTS_CODEC.interface(payload)), payload
 
 
 class Project:
@@ -282,7 +267,9 @@ class Project:
     def _state(self, path: str) -> FileState | None:
         override = self._overrides.get(path)
         if override is not None:
-            return FileState(content_key(override), len(override), override, _scan_row(override))
+            return FileState(
+                content_key(override), len(override), override, _scan_row(override), ""
+            )
         return self.files.state(path)
 
     def save_state(self) -> None:
@@ -304,27 +291,42 @@ class Project:
             loaded = _Loaded("", None, _unreadable(path))
             self._loaded[path] = loaded
             return loaded
-        key, size, data, _ = found
+        key, size, data = found.key, found.size, found.data
         too_large = size > self.settings.max_file_size  # a setting, so never cached
         use_cache = self.cache is not None and not too_large
-        cached = self.cache.get(key, FACTS_CODEC) if self.cache is not None and use_cache else None
-        if cached is not None:
-            facts, problem = cached
-        else:
+        cached = self._cached_summary(key) if use_cache else None
+        if cached is None:
             if data is None:  # the table knew the key; the facts must be computed after all
                 data = self.read_bytes(path) or b""
                 key = content_key(data)  # the same, unless the file changed meanwhile
             self.parse_count += 1
-            facts, problem = _summarise(data, self.settings.max_file_size)
+            cached, payload = _summarise(data, self.settings.max_file_size)
             if self.cache is not None and not too_large:
-                self.cache.put(key, FACTS_CODEC, (facts, problem))
-        loaded = _Loaded(key, facts, problem)
+                self.cache.put_bytes(key, FACTS_CODEC.name, payload)
+        loaded = _Loaded(key, *cached)
         self._loaded[path] = loaded
+        if loaded.interface and path not in self._overrides:
+            self.files.note_interface(path, key, loaded.interface)
         return loaded
 
-    def preload(self, path: str, key: str, facts: ModuleFacts | None, problem: str | None) -> None:
+    def preload(self, path: str, key: str, summary: Summary) -> None:
         """Install facts computed elsewhere (a worker process) for a file's current content."""
-        self._loaded[os.path.abspath(path)] = _Loaded(key, facts, problem)
+        self._loaded[os.path.abspath(path)] = _Loaded(key, *summary)
+
+    def _cached_summary(self, key: str) -> Summary | None:
+        payload = self.cache.get_bytes(key, FACTS_CODEC.name) if self.cache is not None else None
+        if payload is None:
+            return None
+        try:
+            facts, problem = FACTS_CODEC.loads(payload)
+        except CodecError:
+            return None
+        return facts, problem, FACTS_CODEC.interface(payload)
+
+    def cached_interface(self, key: str) -> str | None:
+        """The facts digest of a content the cache holds facts for (None: it does not)."""
+        payload = self.cache.get_bytes(key, FACTS_CODEC.name) if self.cache is not None else None
+        return FACTS_CODEC.interface(payload) if payload is not None else None
 
     def cached(self, path: str) -> bool:
         """Whether the file's facts are in memory or in the disk cache (loading them if so)."""
@@ -336,15 +338,56 @@ class Project:
         found = self._state(path)
         if found is None or found.size > self.settings.max_file_size:
             return False
-        key = found[0]
-        cached = self.cache.get(key, FACTS_CODEC)
+        key = found.key
+        cached = self._cached_summary(key)
         if cached is not None:
-            self._loaded[path] = _Loaded(key, cached[0], cached[1])
+            self._loaded[path] = _Loaded(key, *cached)
             return True
         return False
 
     def facts_for(self, path: str) -> ModuleFacts | None:
         return self._load(path).facts
+
+    def summary_for(self, path: str) -> Summary:
+        loaded = self._load(path)
+        return loaded.facts, loaded.problem, loaded.interface
+
+    def interface_of(self, path: str) -> str:
+        """The digest of a file's facts without positions (see interface_digest)."""
+        loaded = self._load(path)
+        if not loaded.interface:
+            loaded.interface = interface_digest(loaded.facts, loaded.problem)
+        return loaded.interface
+
+    def interface_token(self, path: str) -> str:
+        """What a file contributes to `facts_digest`: the digest of its facts without
+        positions when it is known, so an edit that only moves code keeps the token; else its
+        content key. The digest is known for files whose facts some run computed (the table
+        notes it); for a changed file it is computed again (one parse) when it was known for
+        the previous content, or when the file may hold event-loop code."""
+        found = self._state(path)
+        if found is None:
+            return "unreadable"
+        if found.interface:
+            return "i" + found.interface
+        if not found.scan[0] and path not in self.files.summarised_before:
+            return "k" + found.key
+        interface = self.interface_of(path)
+        if path not in self._overrides:
+            self.files.note_interface(path, found.key, interface)
+        return "i" + interface
+
+    def facts_digest(self, extra: str = "") -> str | None:
+        """A digest of what every project file's facts are, positions left out where cheap
+        (`interface_token`), with the layout and the settings (None: a file is unreadable).
+        Two runs with the same digest derive the same findings but for positions."""
+        digest = hashlib.blake2b(self.layout_key("facts", extra).encode(), digest_size=20)
+        for path in self.python_files():
+            token = self.interface_token(path)
+            if token == "unreadable":
+                return None
+            digest.update(f"{path}\0{token}\n".encode())
+        return digest.hexdigest()
 
     def problem_for(self, path: str) -> str | None:
         return self._load(path).problem

@@ -24,6 +24,7 @@ from async_pitfalls_lint.model import FileProblem, FileResult, Finding, ProjectI
 from async_pitfalls_lint.progress import ProgressLine
 from async_pitfalls_lint.project import FACTS_CODEC, summarise_file
 from async_pitfalls_lint.report import INTERNAL_ERROR_PREFIX, Report
+from async_pitfalls_lint.results import ResultStore
 from async_pitfalls_lint.suppression import remove_suppressed
 
 _PARALLEL_THRESHOLD = 24
@@ -69,13 +70,27 @@ def check_files(
             report.results.extend(cached)
             done += len(group)
             continue
-        warm(analysis, group, jobs)
+        store = ResultStore.open(analysis)
+        reused = {}
+        if store is not None:
+            for file in group:
+                found = store.get(os.fspath(file))
+                if found is not None:
+                    reused[file] = found
+        warm(analysis, [file for file in group if file not in reused], jobs)
         results = []
         for file in group:
-            results.append(check_one(analysis, file))
+            result = reused.get(file)
+            if result is None:
+                result = check_one(analysis, file)
+                if store is not None:
+                    store.put(os.fspath(file), result)
+            results.append(result)
             done += 1
             line.update(done)
         report.results.extend(results)
+        if store is not None:
+            store.save()
         _store_run(analysis, run_key, results)
         analysis.project.save_state()
     line.close()
@@ -185,11 +200,11 @@ def warm(analysis: Analysis, files: list[Path], jobs: int) -> None:
             summaries = pool.map(
                 summarise_file, missing, [max_bytes] * len(missing), chunksize=chunk
             )
-            for path, key, facts, problem in summaries:
+            for path, key, summary, payload in summaries:
                 if key:
-                    project.preload(path, key, facts, problem)
+                    project.preload(path, key, summary)
                     if project.cache is not None:
-                        project.cache.put(key, FACTS_CODEC, (facts, problem))
+                        project.cache.put_bytes(key, FACTS_CODEC.name, payload)
     except (OSError, RuntimeError) as error:  # no process pool here: analyse serially
         print(f"async-pitfalls-lint: parallel parsing unavailable ({error})", file=sys.stderr)
 

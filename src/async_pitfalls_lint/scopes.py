@@ -27,7 +27,7 @@ from async_pitfalls_lint.names import (
     qualified_name,
     receiver_of,
 )
-from async_pitfalls_lint.project import FACTS_CODEC, Project, interface_digest
+from async_pitfalls_lint.project import Project
 from async_pitfalls_lint.routes import Handler, RouteFinder
 
 
@@ -212,11 +212,8 @@ class EventLoopIndex:
                     parse -= 1
                 if (parse is not None and parse < 0) or project.cache is None:
                     return None
-                old = project.cache.get(old_key, FACTS_CODEC)
-                if old is None:
-                    return None
-                new = interface_digest(project.facts_for(path), project.problem_for(path))
-                if interface_digest(*old) != new:
+                old_interface = project.cached_interface(old_key)
+                if old_interface is None or old_interface != project.interface_of(path):
                     return None
             changed.append(path)
         return changed

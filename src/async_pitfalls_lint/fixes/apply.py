@@ -372,5 +372,5 @@ def _next_analysis(
             continue
         data = old.read_bytes(path)
         if data is not None:
-            project.preload(path, content_key(data), old.facts_for(path), old.problem_for(path))
+            project.preload(path, content_key(data), old.summary_for(path))
     return analysis
