@@ -31,6 +31,7 @@ import secrets
 import stat
 import sys
 import tempfile
+import time
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -271,6 +272,93 @@ class DiskCache:
 
     def put_bundle(self, key: str, kind: str, parts: dict[str, bytes]) -> None:
         self.put_bytes(key, kind, Bundle.join(parts))
+
+    # -- one process derives, the others wait -------------------------------------------------
+    def has(self, key: str, kind: str) -> bool:
+        """Whether an entry exists (unchecked: `get` may still refuse it)."""
+        return self.enabled and os.path.isfile(self._entry(key, kind))
+
+    def try_lock(self, key: str) -> BuildLock | None:
+        """Take the lock for deriving entry `key`, or None when a live process holds it (or
+        the cache is off). A lock left by a process that died is taken over."""
+        if not self.enabled:
+            return None
+        if not self._prepared:
+            self._prepare()
+        path = self.directory / f"{key}.lock"
+        for _ in range(2):
+            lock = BuildLock.create(path)
+            if lock is not None:
+                return lock
+            if BuildLock.held(path):
+                return None
+            BuildLock.remove_stale(path)
+        return None
+
+    def locked(self, key: str) -> bool:
+        """Whether a live process holds the lock for deriving entry `key`."""
+        return self.enabled and BuildLock.held(self.directory / f"{key}.lock")
+
+
+class BuildLock:
+    """A lock file created with O_EXCL, holding its owner's process id: the first process that
+    needs a large derived entry (the event-loop index) builds it and the others wait for it,
+    instead of each building it (flake8 workers, two CLI runs at once). A lock whose owner is
+    gone (killed) or that is older than `MAX_AGE` (a process id reused) is stale."""
+
+    MAX_AGE = 900.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, path: Path) -> BuildLock | None:
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+        except FileExistsError:
+            return None
+        except OSError:
+            return None  # an unwritable cache: no lock, and no wait either (see held)
+        try:
+            os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))
+        finally:
+            os.close(descriptor)
+        return cls(path)
+
+    @classmethod
+    def held(cls, path: Path) -> bool:
+        try:
+            info = os.lstat(path)
+            with open(path, "rb") as handle:
+                owner = int(handle.read(32).strip() or b"0")
+        except (OSError, ValueError):
+            return False
+        if not stat.S_ISREG(info.st_mode) or time.time() - info.st_mtime > cls.MAX_AGE:
+            return False
+        return owner > 0 and _alive(owner)
+
+    @staticmethod
+    def remove_stale(path: Path) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+def _alive(pid: int) -> bool:
+    if not _POSIX:
+        return True  # no cheap check: trust the lock until it is old
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 class Bundle:

@@ -113,6 +113,7 @@ _EMPTY = ModuleFacts()
 FACTS_CODEC: Codec[tuple[ModuleFacts | None, str | None]] = Codec(
     "facts", tuple[ModuleFacts | None, str | None]
 )
+FACTS_KIND = FACTS_CODEC.name
 
 
 def interface_digest(facts: ModuleFacts | None, problem: str | None) -> str:

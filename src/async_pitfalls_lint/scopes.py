@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from async_pitfalls_lint.names import (
     qualified_name,
     receiver_of,
 )
-from async_pitfalls_lint.project import Project
+from async_pitfalls_lint.project import FACTS_KIND, Project
 from async_pitfalls_lint.routes import Handler, RouteFinder
 
 
@@ -133,14 +134,55 @@ class EventLoopIndex:
         if stored is not None and changed is None:
             changed = self._changed_since(stored.files)
         if stored is not None and changed is not None:
-            # No file changed in a way the index can see (flake8 workers, reruns, edits that
-            # change no facts but positions): the index still holds.
-            stored.moved(self.project, changed)
-            self._stored = stored
-            if changed and self.project.cache is not None:
-                self.project.cache.put_bundle(self._key(), INDEX_KIND, stored.updated(changed))
-            self.project.save_state()
+            self._use(stored, changed)
             return
+        cache = self.project.cache
+        lock = cache.try_lock(self._key()) if cache is not None else None
+        if cache is not None and lock is None and cache.locked(self._key()):
+            stored = self._built_elsewhere()
+            changed = self._changed_since(stored.files) if stored is not None else None
+            if stored is not None and changed is not None:
+                self._use(stored, changed)
+                return
+            lock = cache.try_lock(self._key())
+        try:
+            self._build_here()
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _use(self, stored: StoredIndex, changed: list[str]) -> None:
+        """Use a stored index: no file changed in a way it can see (flake8 workers, reruns,
+        edits that change no facts but positions)."""
+        stored.moved(self.project, changed)
+        self._stored = stored
+        if changed and self.project.cache is not None:
+            self.project.cache.put_bundle(self._key(), INDEX_KIND, stored.updated(changed))
+        self.project.save_state()
+
+    def _built_elsewhere(self) -> StoredIndex | None:
+        """The index another process is building (it holds the lock): meanwhile, summarise
+        candidate files it has not reached yet (from the end of its list), so its parse is
+        shared; then wait for its entry."""
+        cache = self.project.cache
+        assert cache is not None
+        key = self._key()
+        candidates = [
+            path for path in self.project.python_files() if self.project.is_candidate(path)
+        ]
+        for path in reversed(candidates):
+            if not cache.locked(key):
+                break
+            found = self.project.file_key(path)
+            if found is not None and not cache.has(found, FACTS_KIND):
+                self.project.facts_for(path)
+        deadline = time.monotonic() + _WAIT_FOR_BUILD
+        while cache.locked(key) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        bundle = cache.get_bundle(key, INDEX_KIND)
+        return StoredIndex.parse(bundle) if bundle is not None else None
+
+    def _build_here(self) -> None:
         self.project.reads = set()
         try:
             self._scan_project()
@@ -454,6 +496,8 @@ _MAX_BINDINGS = 3
 # beyond that the parallel summarising of a full build is the cheaper way.
 _READY_PARSES = 16
 _SCHEDULING_DEPTH = 3
+# How long a process waits for another's index build before building one itself (seconds).
+_WAIT_FOR_BUILD = 600.0
 # The whole-project index, as the cache keeps it: a bundle (cache.Bundle) of one part per file
 # (the handlers registered in it, the reasons of its event-loop functions, with each reason's
 # handler named by its file and position there, and the typed arguments passed to its
