@@ -100,7 +100,7 @@ def _disk(root: Path) -> DiskCache:
 
 _CODECS: dict[str, Codec[object]] = {
     codec.name: codec  # type: ignore[misc]
-    for codec in (FACTS_CODEC, RUN_CODEC, ROOTS_CODEC, TABLE_CODEC, RECENT_CODEC)
+    for codec in (FACTS_CODEC, RUN_CODEC, ROOTS_CODEC, TABLE_CODEC, RECENT_CODEC, RESULT_CODEC)
 }
 
 

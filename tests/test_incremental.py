@@ -284,10 +284,12 @@ def test_an_edit_that_only_moves_code_keeps_the_index(
 def test_a_run_after_an_edit_checks_again_only_what_the_edit_can_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Per-file results are reused while the project's facts (positions aside) and the files
-    their chains show are unchanged: a comment in one route file re-checks that file alone, a
-    moved helper re-checks the files whose chains show its lines, a changed summary re-checks
-    every file. Each run prints what a cold run prints."""
+    """Per-file results are reused while the project's facts (positions aside, for files that
+    may hold event-loop code) and the files their chains show are unchanged: a comment in one
+    route file re-checks that file alone, moved lines in a route file re-check it and the
+    files whose chains show its lines, an edit of a module that cannot hold event-loop code
+    (tracked by content) or a changed summary re-checks every file. Each run prints what a
+    cold run prints."""
     root = _project(tmp_path)
     monkeypatch.chdir(root)
     _settle(root, 0)
@@ -311,12 +313,18 @@ def test_a_run_after_an_edit_checks_again_only_what_the_edit_can_change(
     every = sorted(Path(path).relative_to(root).as_posix() for path in root.rglob("*.py"))
     _replace("app/routes/legacy.py", "router = APIRouter()\n", "router = APIRouter()  # x\n")(root)
     assert rerun(1) == ["app/routes/legacy.py"]
-    # Lines move in the helper that items.py's chain (list_items -> fetch) shows.
+    # main.py's handlers move: no chain shows main.py, so it alone is checked again.
+    _replace("app/main.py", "app = FastAPI()", "\n\napp = FastAPI()")(root)
+    assert rerun(2) == ["app/main.py"]
+    # items.py's route functions move down; nothing else shows items.py's lines.
+    _replace("app/routes/items.py", "router = APIRouter()", "\n\nrouter = APIRouter()")(root)
+    assert rerun(3) == ["app/routes/items.py"]
+    assert rerun(4) == []  # nothing changed: the whole-run result
+    # helpers.py cannot hold event-loop code: tracked by its content, any edit counts.
     _replace("app/helpers.py", "def fetch():", "# fetching\n\n\ndef fetch():")(root)
-    assert rerun(2) == ["app/helpers.py", "app/routes/items.py"]
-    assert rerun(3) == []  # nothing changed: the whole-run result
-    _replace("app/helpers.py", "def store():\n    return 1", "def store():\n    return 2")(root)
-    assert rerun(4) == every
+    assert rerun(5) == every
+    _replace("app/routes/legacy.py", "time.sleep(1)", "time.sleep(2)")(root)
+    assert rerun(6) == every  # a summary changed
 
 
 @pytest.mark.slow

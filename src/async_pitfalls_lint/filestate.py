@@ -86,8 +86,6 @@ class FileTable:
         self._loaded = False
         self._dirty = False
         self._hashed_here: set[str] = set()  # rows computed by this process
-        # Files whose facts digest was known for their previous content (see Project).
-        self.summarised_before: set[str] = set()
         self.hashed = 0  # files read and hashed in this process (tests, profiling)
 
     def _load(self) -> None:
@@ -134,8 +132,6 @@ class FileTable:
         known = unpack_scan(row[4]) if row is not None and same else None
         scan = known if known is not None else self._scanner(data)
         interface = row[5] if row is not None and same else ""
-        if row is not None and not same and row[5]:
-            self.summarised_before.add(path)
         if len(data) == info.st_size:  # not rewritten while we read it
             new = (*stamp, key, pack_scan(scan), interface)
             # A racy row that has settled is written again, with a later stamp, to be trusted.

@@ -361,18 +361,19 @@ class Project:
         return loaded.interface
 
     def interface_token(self, path: str) -> str:
-        """What a file contributes to `facts_digest`: the digest of its facts without
-        positions when it is known, so an edit that only moves code keeps the token; else its
-        content key. The digest is known for files whose facts some run computed (the table
-        notes it); for a changed file it is computed again (one parse) when it was known for
-        the previous content, or when the file may hold event-loop code."""
+        """What a file contributes to `facts_digest`. For a file that may hold event-loop code
+        (every run parses those) it is the digest of its facts without positions, so an edit
+        that only moves code there keeps it; for any other file, its content key (its facts
+        are computed only when a chain reaches it). Which of the two a file gets depends on
+        its content alone, never on what earlier runs happened to compute, so two runs over
+        the same files always agree."""
         found = self._state(path)
         if found is None:
             return "unreadable"
+        if not found.scan[0]:
+            return "k" + found.key
         if found.interface:
             return "i" + found.interface
-        if not found.scan[0] and path not in self.files.summarised_before:
-            return "k" + found.key
         interface = self.interface_of(path)
         if path not in self._overrides:
             self.files.note_interface(path, found.key, interface)

@@ -61,9 +61,11 @@ class ResultStore:
         return cls(analysis, flavour, per_file)
 
     def _key(self, path: str = "") -> str:
+        """The bundle's key, or with `path` the key of that file's own entry (per_file)."""
         digest = hashlib.blake2b(digest_size=20)
         digest.update(repr((self.flavour, self.analysis.settings, os.getcwd(), path)).encode())
-        return f"{RESULTS_KIND}-{digest.hexdigest()}"
+        kind = RESULT_CODEC.name if path else RESULTS_KIND
+        return f"{kind}-{digest.hexdigest()}"
 
     def _part(self, path: str) -> _Stored | None:
         if self.per_file:
