@@ -9,6 +9,7 @@ only when called, usually off the event loop); comprehensions run inline and are
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from async_pitfalls_lint.facts import (
     Param,
     Ref,
 )
-from async_pitfalls_lint.positions import LineIndex, node_offsets
+from async_pitfalls_lint.positions import LineIndex, node_offsets, tree_offsets
 
 _SKIPPED_FIELDS = frozenset(
     {
@@ -149,9 +150,11 @@ class _Scope:
 class Extractor:
     """Walk one module once and return its ModuleFacts."""
 
-    def __init__(self, module: cst.Module, text: str) -> None:
+    def __init__(self, module: cst.Module, text: str, tree: ast.Module | None = None) -> None:
         self.module = module
         self.text = text
+        self.tree = tree  # the interpreter's tree of the text, for positions
+        self.positions_from_tree = False
         self.facts = ModuleFacts()
         self._scopes: list[_Scope] = [_Scope("module", "", "")]
         self._sink: list[CallSite] = self.facts.calls
@@ -174,7 +177,8 @@ class Extractor:
         self._conditions: list[Ref] = []
         # (node where the site starts, node where it ends, node where its callee ends, site)
         self._site_nodes: list[tuple[cst.CSTNode, cst.CSTNode, cst.CSTNode, CallSite]] = []
-        self._def_nodes: list[tuple[cst.CSTNode, FunctionFacts, int]] = []
+        # (definition, node where its keyword starts or ends, width to subtract, facts)
+        self._def_nodes: list[tuple[cst.FunctionDef, cst.CSTNode, int, FunctionFacts]] = []
         self._expr_handlers: dict[type, Callable[[Any], Ref | None]] = {
             cst.Name: self._name,
             cst.Attribute: self._attribute,
@@ -239,13 +243,22 @@ class Extractor:
         starts: list[cst.CSTNode] = [start for start, _, _, _ in self._site_nodes]
         ends: list[cst.CSTNode] = [end for _, end, _, _ in self._site_nodes]
         callee_ends: list[cst.CSTNode] = [callee for _, _, callee, _ in self._site_nodes]
-        def_starts: list[cst.CSTNode] = [node for node, _, _ in self._def_nodes]
-        if not starts and not def_starts:
+        if not starts and not self._def_nodes:
             return
-        start_offsets, end_offsets = node_offsets(
-            self.module, starts + def_starts, ends + callee_ends
-        )
         index = LineIndex(self.text)
+        located = None
+        if self.tree is not None:
+            definitions = [definition for definition, _, _, _ in self._def_nodes]
+            located = tree_offsets(
+                self.module, self.tree, index, self.text, starts, ends + callee_ends, definitions
+            )
+        if located is None:
+            start_offsets, end_offsets, def_starts = self._generated_offsets(
+                starts, ends + callee_ends
+            )
+        else:
+            start_offsets, end_offsets, def_starts = located
+            self.positions_from_tree = True
         count = len(self._site_nodes)
         for slot, (_, _, _, site) in enumerate(self._site_nodes):
             site.start = start_offsets[slot]
@@ -253,9 +266,22 @@ class Extractor:
             site.callee_end = end_offsets[count + slot]
             site.line, site.column = index.position(site.start)
             site.end_line, site.end_column = index.position(site.end)
-        for slot, (_, function, keyword_width) in enumerate(self._def_nodes):
-            function.def_start = start_offsets[count + slot] - keyword_width
-            function.line, function.column = index.position(function.def_start)
+        for (_, _, _, function), def_start in zip(self._def_nodes, def_starts, strict=True):
+            function.def_start = def_start
+            function.line, function.column = index.position(def_start)
+
+    def _generated_offsets(
+        self, starts: list[cst.CSTNode], ends: list[cst.CSTNode]
+    ) -> tuple[list[int], list[int], list[int]]:
+        """Offsets from a code generation pass over the module (see positions.py)."""
+        keywords: list[cst.CSTNode] = [keyword for _, keyword, _, _ in self._def_nodes]
+        start_offsets, end_offsets = node_offsets(self.module, starts + keywords, ends)
+        count = len(starts)
+        def_starts = [
+            start_offsets[count + slot] - width
+            for slot, (_, _, width, _) in enumerate(self._def_nodes)
+        ]
+        return start_offsets[:count], end_offsets, def_starts
 
     # -- scopes ---------------------------------------------------------------------------------
     @property
@@ -698,10 +724,10 @@ class Extractor:
             outer.class_facts.methods[node.name.value] = qualname
         # The FunctionDef node starts at its decorators; we want the `async`/`def` keyword.
         if node.asynchronous is not None:
-            self._def_nodes.append((node.asynchronous, function, 0))
+            self._def_nodes.append((node, node.asynchronous, 0, function))
         else:
             keyword_width = len("def") + len(node.whitespace_after_def.value)
-            self._def_nodes.append((node.name, function, keyword_width))
+            self._def_nodes.append((node, node.name, keyword_width, function))
         self._parameters(node.params, function, decorators)
         if node.returns is not None:
             function.returns = self.type_ref(node.returns.annotation, unwrap_generators=True)
@@ -1372,7 +1398,11 @@ def _decorator_name(ref: Ref | None) -> str | None:
     return _ref_last_name(ref)
 
 
-def extract(module: cst.Module, text: str, encoding: str = "utf-8") -> ModuleFacts:
-    facts = Extractor(module, text).run()
+def extract(
+    module: cst.Module, text: str, encoding: str = "utf-8", tree: ast.Module | None = None
+) -> ModuleFacts:
+    """The module's facts; `tree`, the interpreter's tree of the text, spares a code generation
+    pass for positions."""
+    facts = Extractor(module, text, tree).run()
     facts.encoding = encoding
     return facts

@@ -29,7 +29,7 @@ from async_pitfalls_lint.roots import (
 from async_pitfalls_lint.source import (
     SourceProblem,
     decode_source,
-    parse_module,
+    parse_source,
     run_with_big_stack,
     syntax_problem,
 )
@@ -140,9 +140,9 @@ def analyse_text(text: str, encoding: str = "utf-8") -> ModuleFacts:
     from async_pitfalls_lint.extract import extract  # noqa: PLC0415 - libcst, when parsing
 
     def work() -> ModuleFacts:
-        module = parse_module(text)
+        parsed = parse_source(text)
         try:
-            return extract(module, text, encoding)
+            return extract(parsed.module, text, encoding, parsed.tree)
         except RecursionError:
             raise SourceProblem("nesting too deep to analyse") from None
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -149,8 +149,22 @@ def _recursion_limit(limit: int) -> Iterator[None]:
         sys.setrecursionlimit(previous)
 
 
+@dataclass(frozen=True)
+class ParsedSource:
+    module: cst.Module
+    # The interpreter's tree of the same text, which the syntax check built anyway: it gives
+    # source positions (positions.py). None when only libcst's newer grammar accepts the text.
+    tree: ast.Module | None
+
+
 def parse_module(text: str) -> cst.Module:
-    """Parse text with libcst; problems become SourceProblem. Call via run_with_big_stack.
+    """Parse text with libcst; problems become SourceProblem. Call via run_with_big_stack."""
+    return parse_source(text).module
+
+
+def parse_source(text: str) -> ParsedSource:
+    """Parse text with libcst, keeping the interpreter's tree too; problems become
+    SourceProblem. Call via run_with_big_stack.
 
     The interpreter's own parser runs first: it is a twentieth of libcst's cost, its verdict on
     syntax is the one that matters, and it refuses the extreme nesting (chains of thousands of
@@ -158,8 +172,9 @@ def parse_module(text: str) -> cst.Module:
     """
     import libcst as cst  # noqa: PLC0415 - a run served from the cache never needs it
 
-    problem, final = _interpreter_problem(text)
-    if problem is not None and final:
+    verdict = _interpreter_verdict(text)
+    problem = verdict.problem
+    if problem is not None and verdict.final:
         raise SourceProblem(problem)
     try:
         module = cst.parse_module(text)
@@ -177,7 +192,7 @@ def parse_module(text: str) -> cst.Module:
         # libcst accepts some invalid code (b"é"); only newer syntax excuses the interpreter's
         # objection.
         raise SourceProblem(problem)
-    return module
+    return ParsedSource(module, verdict.tree)
 
 
 def uses_newer_syntax(module: cst.Module) -> bool:
@@ -192,8 +207,9 @@ def syntax_problem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str | Non
     analysis: the problem in words, or None when the file is fine."""
     try:
         source = decode_source(data, max_bytes)
-        problem, final = _interpreter_problem(source.text)
-        if problem is not None and not final:
+        verdict = _interpreter_verdict(source.text)
+        problem = verdict.problem
+        if problem is not None and not verdict.final:
             run_with_big_stack(lambda: parse_module(source.text))  # syntax newer than ours?
             return None
     except SourceProblem as error:
@@ -205,17 +221,25 @@ def syntax_problem(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str | Non
 _NESTING_MESSAGES = ("too many nested", "too complex", "too many statically nested")
 
 
-def _interpreter_problem(text: str) -> tuple[str | None, bool]:
-    """(problem, final): a problem is final unless the file may use syntax newer than the
-    running interpreter, which libcst (with its own grammar) then decides on."""
+@dataclass(frozen=True)
+class _Verdict:
+    tree: ast.Module | None
+    problem: str | None = None
+    # A problem is final unless the file may use syntax newer than the running interpreter,
+    # which libcst (with its own grammar) then decides on.
+    final: bool = False
+
+
+def _interpreter_verdict(text: str) -> _Verdict:
+    """The interpreter's tree of the text, or its problem with it."""
     try:
         with _recursion_limit(min(sys.getrecursionlimit(), _NORMAL_RECURSION)):
-            compile(text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+            tree = compile(text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         message = f"syntax error at line {error.lineno}, column {error.offset}: {error.msg}"
-        return message, any(part in str(error.msg) for part in _NESTING_MESSAGES)
+        return _Verdict(None, message, any(part in str(error.msg) for part in _NESTING_MESSAGES))
     except (RecursionError, MemoryError):
-        return "nesting too deep for the parser", True
+        return _Verdict(None, "nesting too deep for the parser", True)
     except ValueError as error:
-        return f"invalid source: {error}", True
-    return None, False
+        return _Verdict(None, f"invalid source: {error}", True)
+    return _Verdict(cast("ast.Module", tree))  # PyCF_ONLY_AST in "exec" mode: a Module
