@@ -87,6 +87,10 @@ class FileTable:
         self._dirty = False
         self._hashed_here: set[str] = set()  # rows computed by this process
         self.hashed = 0  # files read and hashed in this process (tests, profiling)
+        # What each file held when this process first looked: one run sees one snapshot, and
+        # one stat per file however many times the run asks (see forget).
+        self._seen: dict[str, FileState | None] = {}
+        self._stamps: dict[str, tuple[int, int, int] | None] = {}
 
     def _load(self) -> None:
         self._loaded = True
@@ -107,20 +111,46 @@ class FileTable:
             return row, self._recent_written
         return self._rows.get(path), self._written
 
-    def state(self, path: str) -> FileState | None:
-        """What the file holds now (None: unreadable)."""
-        if not self._loaded:
-            self._load()
+    def forget(self, path: str) -> None:
+        """Look at the file again next time (a long-lived process told it changed)."""
+        self._seen.pop(path, None)
+        self._stamps.pop(path, None)
+
+    def stamp(self, path: str) -> tuple[int, int, int] | None:
+        """(mtime_ns, size, inode) of a file, once per process (None: it cannot be read)."""
+        if path in self._stamps:
+            return self._stamps[path]
         try:
             info = os.stat(path)
         except OSError:
+            found = None
+        else:
+            found = (info.st_mtime_ns, info.st_size, info.st_ino)
+        self._stamps[path] = found
+        return found
+
+    def state(self, path: str) -> FileState | None:
+        """What the file holds now (None: unreadable)."""
+        if path in self._seen:
+            return self._seen[path]
+        found = self._state(path)
+        # Without the bytes: a cold run hashes every file, and its callers read a file again
+        # when they need its bytes after this first look.
+        self._seen[path] = found._replace(data=None) if found is not None else None
+        return found
+
+    def _state(self, path: str) -> FileState | None:
+        if not self._loaded:
+            self._load()
+        stamp = self.stamp(path)
+        if stamp is None:
             return None
-        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        mtime, size, _ = stamp
         row, written = self._row(path)
-        if row is not None and row[:3] == stamp and info.st_mtime_ns + _RACY_NS < written:
+        if row is not None and row[:3] == stamp and mtime + _RACY_NS < written:
             scan = unpack_scan(row[4])
             if scan is not None:
-                return FileState(row[3], info.st_size, None, scan, row[5])
+                return FileState(row[3], size, None, scan, row[5])
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
@@ -132,10 +162,10 @@ class FileTable:
         known = unpack_scan(row[4]) if row is not None and same else None
         scan = known if known is not None else self._scanner(data)
         interface = row[5] if row is not None and same else ""
-        if len(data) == info.st_size:  # not rewritten while we read it
+        if len(data) == size:  # not rewritten while we read it
             new = (*stamp, key, pack_scan(scan), interface)
             # A racy row that has settled is written again, with a later stamp, to be trusted.
-            if row != new or time.time_ns() > info.st_mtime_ns + _RACY_NS:
+            if row != new or time.time_ns() > mtime + _RACY_NS:
                 self._recent[path] = new
                 self._hashed_here.add(path)
                 self._dirty = True
@@ -150,6 +180,9 @@ class FileTable:
             return  # a racy row must be hashed again before it can be amended
         self._recent[path] = (*row[:5], interface)
         self._dirty = True
+        seen = self._seen.get(path)
+        if seen is not None and seen.key == key:
+            self._seen[path] = seen._replace(interface=interface)
 
     def save(self) -> None:
         """Write what the table learnt, stamped with the time of writing: the changed rows

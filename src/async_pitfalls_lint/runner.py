@@ -115,8 +115,10 @@ def _run_key(analysis: Analysis, group: list[Path]) -> str | None:
         project = analysis.project
         inputs = {*project.python_files(), *project.launch_files(), *map(os.path.abspath, group)}
         for path in sorted(inputs):
-            info = os.stat(path)
-            digest.update(f"{path}\0{info.st_mtime_ns}\0{info.st_size}\n".encode())
+            stamp = project.files.stamp(path)
+            if stamp is None:
+                return None
+            digest.update(f"{path}\0{stamp[0]}\0{stamp[1]}\n".encode())
     except OSError:
         return None
     for file in group:
