@@ -2,6 +2,7 @@
 
     python benchmarks/lsp_latency.py                       # the 5,000-module app, 15 edits
     python benchmarks/lsp_latency.py --app DIR --edits 25 --cli-runs 5
+    python benchmarks/lsp_latency.py --edit comment       # edits that only move code
 
 The app (default: generated with `generate_app.py --seed 20240601 --modules 5000` into
 .corpus/apps/lsp-app-5000) is copied to a temporary folder, with a cache folder of its own
@@ -69,12 +70,14 @@ def pick_file(app: Path) -> Path:
     return sorted((app / "app" / "routers").glob("*.py"))[0]
 
 
-def edited(text: str, index: int) -> str:
-    """The text with one more statement in the body of its first async route."""
+def edited(text: str, index: int, kind: str = "statement") -> str:
+    """The text with one more statement in the body of its first async route ("statement": the
+    facts change), or one more comment line there ("comment": only positions move)."""
     marker = "async def "
     start = text.index(marker)
     body = text.index(":\n", start) + 2
-    return f"{text[:body]}    _edit_{index} = {index}\n{text[body:]}"
+    line = f"_edit_{index} = {index}" if kind == "statement" else f"# edit {index}"
+    return f"{text[:body]}    {line}\n{text[body:]}"
 
 
 def _shown(path: Path) -> str:
@@ -94,8 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modules", type=int, default=5000)
     parser.add_argument("--edits", type=int, default=15)
     parser.add_argument("--cli-runs", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "lsp-latency.json")
+    parser.add_argument(
+        "--edit",
+        choices=("statement", "comment"),
+        default="statement",
+        help="what each edit adds to the route: a statement (facts change) or a comment line",
+    )
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    suffix = "" if args.edit == "statement" else f"-{args.edit}"
+    out = args.out or HERE / "results" / f"lsp-latency{suffix}.json"
     source = args.app or ensure_app(DEFAULT_APP, args.modules)
     work = Path(tempfile.mkdtemp(prefix="apl-lsp-bench-"))
     try:
@@ -123,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             for index in range(args.edits):
                 version = index + 2
                 began = time.perf_counter()
-                client.change(uri, edited(original, index), version)
+                client.change(uri, edited(original, index, args.edit), version)
                 client.diagnostics(uri, version=version, timeout=300)
                 latencies.append(time.perf_counter() - began)
                 print(f"  edit {index + 1}: {latencies[-1] * 1000:.0f} ms", flush=True)
@@ -133,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
         cli_runs = []
         for index in range(args.cli_runs):
-            target.write_text(edited(original, 1000 + index))
+            target.write_text(edited(original, 1000 + index, args.edit))
             began = time.perf_counter()
             subprocess.run(cli, cwd=app, env=env, capture_output=True, check=False)
             cli_runs.append(time.perf_counter() - began)
@@ -146,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "modules": sum(1 for _ in Path(source).rglob("*.py")),
         "file": str(target.relative_to(app)),
         "edits": args.edits,
+        "edit_kind": args.edit,
         "server_first_diagnostics_ms": round(server_start * 1000, 1),
         "edit_to_diagnostics_ms": [round(value * 1000, 1) for value in latencies],
         "edit_to_diagnostics_median_ms": median_ms(latencies),
@@ -155,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_server_to_cli": round(statistics.median(latencies) / statistics.median(cli_runs), 3),
         "target_ms": 200,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
     print(
         json.dumps(
             {key: value for key, value in result.items() if "median" in key or "ratio" in key}

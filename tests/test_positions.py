@@ -165,6 +165,7 @@ def _has_positions(extractor: Extractor) -> bool:
     return bool(_sites(extractor.facts) or extractor.facts.functions)
 
 
+@pytest.mark.slow  # every fixture and example file (the snippets below stay in the fast suite)
 @pytest.mark.parametrize("path", FILES, ids=lambda path: str(path.relative_to(ROOT)))
 def test_files_same_positions_both_ways(path: Path) -> None:
     text = decode_source(path.read_bytes()).text
