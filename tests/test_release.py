@@ -73,8 +73,8 @@ def test_no_documented_command_installs_the_unpublished_package_name(path: Path)
     assert UNPUBLISHED.findall(_text(path)) == []
 
 
-FAST = 'pip install -e ".[test]" && pytest'
-REST = 'pytest -m "slow or network"'
+FAST = 'pip install -e ".[test]" && pytest -n auto'
+REST = 'pytest -n auto -m "slow or network"'
 
 
 def test_ci_runs_the_readme_test_commands_verbatim() -> None:

@@ -59,6 +59,8 @@ def _monitored_run(example: str, report: Path) -> dict[str, object]:
             "-m",
             "pytest",
             f"examples/{example}/tests",
+            "-n",
+            "0",  # the monitor watches the event loops of this process, not of xdist workers
             "-p",
             "no:cacheprovider",
             "-W",
