@@ -414,6 +414,21 @@ def flake8_comparisons(targets: list[Path], rounds: int, cwd: Path) -> list[Comp
     return out
 
 
+def ruff_command(workdir: Path) -> list[str | Path]:
+    """ruff's ASYNC rules, with a cache of the run's own, on ignored folders too (the corpus)."""
+    return [
+        bin_("apl", "ruff"),
+        "check",
+        "--select",
+        "ASYNC",
+        "--exit-zero",
+        "-q",
+        "--cache-dir",
+        workdir / "ruff-cache",
+        "--no-respect-gitignore",
+    ]
+
+
 COLD_RUNS: dict[Path, list[Run]] = {}  # CLI cold runs already measured, reused by scaling()
 
 
@@ -427,18 +442,7 @@ def cli_comparisons(
     cold_rounds: int | None = None,
 ) -> list[Comparison]:
     cli = [bin_("apl", "async-pitfalls-lint"), "check", "-q", "--exit-zero", f"--jobs={jobs}"]
-    ruff_cache = workdir / "ruff-cache"
-    ruff = [
-        bin_("apl", "ruff"),
-        "check",
-        "--select",
-        "ASYNC",
-        "--exit-zero",
-        "-q",
-        "--cache-dir",
-        ruff_cache,
-        "--no-respect-gitignore",
-    ]
+    ruff = ruff_command(workdir)
     parse = [venv_python("apl"), HERE / "parse_baseline.py", f"--jobs={jobs}"]
     out = []
 
@@ -535,17 +539,7 @@ def editor_comparisons(target: Path, rounds: int, workdir: Path) -> list[Compari
     changed = edited_router(target)
     relative = changed.relative_to(target)
     cli = [bin_("apl", "async-pitfalls-lint"), "check", "-q", "--exit-zero"]
-    ruff = [
-        bin_("apl", "ruff"),
-        "check",
-        "--select",
-        "ASYNC",
-        "--exit-zero",
-        "-q",
-        "--cache-dir",
-        workdir / "ruff-cache",
-        "--no-respect-gitignore",
-    ]
+    ruff = ruff_command(workdir)
     apl_flake8 = [bin_("apl", "flake8"), "--select=APL", "--exit-zero"]
     bare_flake8 = [bin_("bare", "flake8"), "--select=E9", "--exit-zero"]
     measure([*cli, "."], target)  # fills the disk cache, as an editor session's first check

@@ -51,6 +51,16 @@ def _table(cache: DiskCache) -> FileTable:
     return FileTable(cache, _KEY, _scan)
 
 
+def _saved_table(tmp_path: Path, count: int) -> tuple[DiskCache, list[str]]:
+    """A cache holding the whole table of `count` settled files, and their paths."""
+    cache = DiskCache(tmp_path / "cache", namespace=str(tmp_path))
+    paths = _files(tmp_path / "src", count)
+    table = _table(cache)
+    _read_all(table, paths)
+    table.save()
+    return cache, paths
+
+
 def _read_all(table: FileTable, paths: list[str]) -> list[str]:
     keys = []
     for path in paths:
@@ -100,11 +110,7 @@ def test_one_changed_file_writes_the_amendment_not_the_table(tmp_path: Path) -> 
 
 
 def test_an_amendment_of_an_older_table_is_ignored(tmp_path: Path) -> None:
-    cache = DiskCache(tmp_path / "cache", namespace=str(tmp_path))
-    paths = _files(tmp_path / "src", 5)
-    table = _table(cache)
-    _read_all(table, paths)
-    table.save()
+    cache, paths = _saved_table(tmp_path, 5)
     written, rows = cache.get(_KEY, TABLE_CODEC) or (0, {})
     forged = dict(rows)
     forged[paths[0]] = (*rows[paths[0]][:3], "0" * 40, rows[paths[0]][4])
@@ -119,11 +125,7 @@ def test_many_changed_rows_rewrite_the_whole_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(filestate, "_MAX_RECENT", 2)
-    cache = DiskCache(tmp_path / "cache", namespace=str(tmp_path))
-    paths = _files(tmp_path / "src", 6)
-    table = _table(cache)
-    _read_all(table, paths)
-    table.save()
+    cache, paths = _saved_table(tmp_path, 6)
     first_written = (cache.get(_KEY, TABLE_CODEC) or (0, {}))[0]
     past = time.time() - 600
     for index, path in enumerate(paths[:4]):
@@ -147,11 +149,7 @@ def test_a_racy_row_is_not_trusted_by_a_later_write(
     the same stat: its row must be hashed again before it is trusted, even when another file's
     change makes the table be written after the window has passed."""
     monkeypatch.setattr(filestate, "_RACY_NS", 300_000_000)
-    cache = DiskCache(tmp_path / "cache", namespace=str(tmp_path))
-    paths = _files(tmp_path / "src", 3)
-    table = _table(cache)
-    _read_all(table, paths)
-    table.save()
+    cache, paths = _saved_table(tmp_path, 3)
     racy = paths[0]
     Path(racy).write_text("x = 'racy'\n")  # mtime: now, within the window
     second = _table(cache)

@@ -429,26 +429,6 @@ class Project:
     def scan_digest(self, path: str) -> str:
         return scan_digest(self._scan(path))
 
-    def state_key(self, kind: str, extra: str = "") -> str | None:
-        """A cache key for something derived from the whole project: every Python file's
-        size and mtime (content, for unsaved buffers), the files that say how the application
-        starts (they decide the source roots), the settings and `extra`."""
-        digest = hashlib.blake2b(digest_size=20)
-        digest.update(repr((kind, self.settings, extra)).encode())
-        try:
-            for path in (*self.python_files(), *self.launch_files()):
-                override = self._overrides.get(path)
-                if override is not None:
-                    digest.update(f"{path}\0{content_key(override)}\n".encode())
-                    continue
-                stamp = self.files.stamp(path)
-                if stamp is None:
-                    return None
-                digest.update(f"{path}\0{stamp[0]}\0{stamp[1]}\n".encode())
-        except OSError:
-            return None
-        return f"{kind}-{digest.hexdigest()}"
-
     def is_candidate(self, path: str) -> bool:
         """Whether the file may register or contain event-loop code (a cheap text check)."""
         return self._scan(path).candidate

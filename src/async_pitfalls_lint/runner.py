@@ -111,16 +111,13 @@ def _run_key(analysis: Analysis, group: list[Path]) -> str | None:
         return None
     digest = hashlib.blake2b(digest_size=20)
     digest.update(repr((analysis.project.cache.directory, analysis.settings, os.getcwd())).encode())
-    try:
-        project = analysis.project
-        inputs = {*project.python_files(), *project.launch_files(), *map(os.path.abspath, group)}
-        for path in sorted(inputs):
-            stamp = project.files.stamp(path)
-            if stamp is None:
-                return None
-            digest.update(f"{path}\0{stamp[0]}\0{stamp[1]}\n".encode())
-    except OSError:
-        return None
+    project = analysis.project
+    inputs = {*project.python_files(), *project.launch_files(), *map(os.path.abspath, group)}
+    for path in sorted(inputs):
+        stamp = project.files.stamp(path)
+        if stamp is None:  # gone or unreadable: no whole-run result for this run
+            return None
+        digest.update(f"{path}\0{stamp[0]}\0{stamp[1]}\n".encode())
     for file in group:
         digest.update(f"{os.path.abspath(file)}\n".encode())
     return "run-" + digest.hexdigest()

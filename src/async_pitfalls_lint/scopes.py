@@ -82,6 +82,7 @@ class EventLoopIndex:
         self._stored: StoredIndex | None = None
         self._validated: list[str] | None = None
         self._read_stored = False
+        self._layout_key: str | None = None
 
     def reasons_in(self, path: str) -> dict[str, Reason]:
         """Event-loop functions of one module, by qualname."""
@@ -121,7 +122,12 @@ class EventLoopIndex:
         }
 
     def _key(self) -> str:
-        return self.project.layout_key("index", repr(self.routes.kb.extra_route_decorators))
+        """The index's cache key (the project's layout), computed once: an index object serves
+        one generation of the project's files."""
+        if self._layout_key is None:
+            extra = repr(self.routes.kb.extra_route_decorators)
+            self._layout_key = self.project.layout_key("index", extra)
+        return self._layout_key
 
     def _build(self) -> None:
         if self._built:
