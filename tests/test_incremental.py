@@ -55,6 +55,10 @@ async def list_items():
 @router.post("/items")
 async def add_item():
     return store()
+
+
+async def notify():
+    return store()
 """
 HELPERS = """\
 import time
@@ -187,6 +191,32 @@ STEPS: list[tuple[str, Callable[[Path], str]]] = [
             "async def add_item():\n    fetch()\n    return store()",
         ),
     ),
+    # Body edits the index does not see (surface.py): it is kept, the findings follow.
+    (
+        "route body binds a blocking call's result",
+        _replace(
+            "app/routes/items.py",
+            "async def add_item():\n    fetch()\n",
+            "async def add_item():\n    data = fetch()\n    print(data)\n",
+        ),
+    ),
+    # A body edit that reaches a coroutine nothing reached: the index is built again.
+    (
+        "route awaits a coroutine it did not reach",
+        _replace(
+            "app/routes/items.py",
+            "async def list_items():\n    fetch()\n",
+            "async def list_items():\n    fetch()\n    await notify()\n",
+        ),
+    ),
+    (
+        "the coroutine it reaches gains a blocking call",
+        _replace(
+            "app/routes/items.py",
+            "async def notify():\n    return store()",
+            "async def notify():\n    fetch()\n    return store()",
+        ),
+    ),
     ("module renamed", _rename("app/helpers.py", "app/utils.py")),
     ("module removed", _remove_legacy),
     ("new route file", _add_orders),
@@ -253,7 +283,9 @@ def test_an_edit_that_only_moves_code_keeps_the_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The cached index holds for an edit that changes no facts but positions, and a handler's
-    line follows its function; a body edit of an event-loop function rebuilds it."""
+    line follows its function; it holds for a body edit that changes no edge of the index
+    (another call of a sync helper), and is built again for one that does (a coroutine
+    awaited that nothing reached)."""
     root = _project(tmp_path)
     monkeypatch.chdir(root)
     _settle(root, 0)
@@ -278,6 +310,9 @@ def test_an_edit_that_only_moves_code_keeps_the_index(
     assert lines == {"list_items": 11, "add_item": 17}
     _replace("app/routes/items.py", "    fetch()\n", "    fetch()\n    fetch()\n")(root)
     _settle(root, 2)
+    assert index_state()[0]
+    _replace("app/routes/items.py", "    fetch()\n    fetch()\n", "    await notify()\n")(root)
+    _settle(root, 3)
     assert not index_state()[0]
 
 

@@ -91,6 +91,12 @@ class Resolver:
         self._implementations: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self.max_candidates: int = project.settings.max_candidates
 
+    def forget_values(self) -> None:
+        """Evaluate afresh: what reading a body gives is observed (Project.observe) when it is
+        first evaluated, and a recording pass must see every one."""
+        self._memo.clear()
+        self._results.clear()
+
     # -- evaluation -----------------------------------------------------------------------------
     def eval(self, path: str, ref: Ref | None, annotation: bool = False) -> Value | None:
         if ref is None:
@@ -209,8 +215,16 @@ class Resolver:
         callee = self.eval(path, call[1])
         if callee is None or callee[0] != "pf":
             return None
-        facts = self.project.facts_for(callee[1])
-        function = facts.functions.get(callee[2]) if facts is not None else None
+        return self.returned_item(callee[1], callee[2], position)
+
+    def returned_item(self, path: str, qualname: str, position: int) -> Value | None:
+        value = self._returned_item(path, qualname, position)
+        self.project.observe("item", path, qualname, str(position), value)
+        return value
+
+    def _returned_item(self, path: str, qualname: str, position: int) -> Value | None:
+        facts = self.project.facts_for(path)
+        function = facts.functions.get(qualname) if facts is not None else None
         if function is None:
             return None
         values: list[Value | None] = []
@@ -219,7 +233,7 @@ class Resolver:
                 continue
             if returned[0] != "l" or len(returned[1]) <= position:
                 return None
-            values.append(self.eval(callee[1], returned[1][position]))
+            values.append(self.eval(path, returned[1][position]))
         return _merge(values) if values else None
 
     def _item(self, value: Value | None, position: int) -> Value | None:
@@ -898,6 +912,7 @@ class Resolver:
         finally:
             self._active_results.discard(key)
         self._results[key] = value
+        self.project.observe("result", path, qualname, "", value)
         return value
 
     def _function_result(self, path: str, qualname: str) -> Value | None:

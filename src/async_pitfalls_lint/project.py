@@ -152,6 +152,7 @@ def analyse_text(text: str, encoding: str = "utf-8") -> ModuleFacts:
 
 # A file's facts, its problem, and the digest of its facts without positions.
 Summary = tuple[ModuleFacts | None, str | None, str]
+Observation = tuple[str, str, str, str]  # kind, path, qualname, detail (Project.observe)
 
 
 def summarise_file(path: str, max_bytes: int) -> tuple[str, str, Summary, bytes]:
@@ -203,6 +204,10 @@ class Project:
         self.files = FileTable(self.cache, "files-table", _scan_row)
         # Paths whose facts were asked for while this is a set (see EventLoopIndex).
         self.reads: set[str] | None = None
+        # While this is a dict: what resolution found reading function bodies for other code's
+        # sake (what a function returns, schedules...), by (kind, path, qualname, detail), as
+        # a digest of the value. The index's build records them (surface.py).
+        self.observed: dict[Observation, str] | None = None
         self.parse_count = 0
         self.generation = 0
 
@@ -276,6 +281,12 @@ class Project:
             )
         return self.files.state(path)
 
+    def observe(self, kind: str, path: str, qualname: str, detail: str, value: object) -> None:
+        """Note what reading a function's body gave (see `observed`)."""
+        if self.observed is not None:
+            digest = hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest()
+            self.observed[(kind, path, qualname, detail)] = digest
+
     def save_state(self) -> None:
         """Keep what this process learnt about the files for the next run."""
         self.files.save()
@@ -329,6 +340,11 @@ class Project:
         except CodecError:
             return None
         return facts, problem, FACTS_CODEC.interface(payload)
+
+    def cached_facts(self, key: str) -> tuple[ModuleFacts | None, str | None] | None:
+        """The facts and problem the cache holds for a content (None: it holds none)."""
+        cached = self._cached_summary(key)
+        return (cached[0], cached[1]) if cached is not None else None
 
     def cached_interface(self, key: str) -> str | None:
         """The facts digest of a content the cache holds facts for (None: it does not)."""

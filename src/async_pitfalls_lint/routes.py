@@ -569,6 +569,17 @@ class RouteFinder:
                     own = _string(value) or ""
         return included + own
 
+    def is_local(self, path: str, scope: str, name: str) -> bool:
+        """Whether a name is bound in the body of the function `scope` (observed: the index
+        reads a body here, see surface.py)."""
+        facts = self.project.facts_for(path)
+        function = facts.functions.get(scope) if facts is not None else None
+        if function is None:
+            return False
+        local = name in function.locals
+        self.project.observe("local", path, scope, name, local)
+        return local
+
     def _binding_site(self, path: str, ref: Ref | None, depth: int = 0) -> tuple[str, str] | None:
         """The module and module-level name a router ref is bound to, through imports."""
         if ref is None or depth > 8:
@@ -578,10 +589,8 @@ class RouteFinder:
             if facts is None:
                 return None
             bindings = facts.bindings.get(ref[2])
-            if ref[1] and not ref[1].startswith("class:"):
-                function = facts.functions.get(ref[1])
-                if function is not None and ref[2] in function.locals:
-                    return (path, f"{ref[1]}:{ref[2]}")
+            if ref[1] and not ref[1].startswith("class:") and self.is_local(path, ref[1], ref[2]):
+                return (path, f"{ref[1]}:{ref[2]}")
             if not bindings or len(bindings) != 1 or bindings[0] is None:
                 return None
             bound = bindings[0]

@@ -28,8 +28,14 @@ from async_pitfalls_lint.names import (
     qualified_name,
     receiver_of,
 )
-from async_pitfalls_lint.project import FACTS_KIND, Project
+from async_pitfalls_lint.project import FACTS_KIND, Observation, Project
 from async_pitfalls_lint.routes import Handler, RouteFinder
+from async_pitfalls_lint.surface import (
+    SurfaceRecord,
+    edges_digest,
+    surface_digest,
+    variant_digest,
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,8 @@ class EventLoopIndex:
         self._handlers: list[Handler] = []
         self._by_path: dict[str, dict[str, Reason]] = {}
         self._scheduled: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        # Digests of the edges of each event-loop function, one per frame (surface.py).
+        self._edge_variants: dict[tuple[str, str], list[str]] = {}
         # The index as the cache holds it, decoded one file at a time (None: built here).
         self._stored: StoredIndex | None = None
         self._validated: list[str] | None = None
@@ -138,7 +146,7 @@ class EventLoopIndex:
         stored = self._cached()
         changed = self._validated if stored is not None else None
         if stored is not None and changed is None:
-            changed = self._changed_since(stored.files)
+            changed = self._changed_since(stored)
         if stored is not None and changed is not None:
             self._use(stored, changed)
             return
@@ -146,7 +154,7 @@ class EventLoopIndex:
         lock = cache.try_lock(self._key()) if cache is not None else None
         if cache is not None and lock is None and cache.locked(self._key()):
             stored = self._built_elsewhere()
-            changed = self._changed_since(stored.files) if stored is not None else None
+            changed = self._changed_since(stored) if stored is not None else None
             if stored is not None and changed is not None:
                 self._use(stored, changed)
                 return
@@ -189,12 +197,15 @@ class EventLoopIndex:
         return StoredIndex.parse(bundle) if bundle is not None else None
 
     def _build_here(self) -> None:
+        self._fresh_pass()
         self.project.reads = set()
+        self.project.observed = {}
         try:
             self._scan_project()
-            reads = self.project.reads
+            reads, observed = self.project.reads, self.project.observed
         finally:
             self.project.reads = None
+            self.project.observed = None
         if self.project.cache is not None:
             files: dict[str, _FileRecord] = {}
             for path in self.project.python_files():
@@ -204,6 +215,7 @@ class EventLoopIndex:
                 files[path] = (file_key, self.project.scan_digest(path), path in reads)
             else:
                 parts = _stored_parts(self._handlers, self._by_path, self._arguments, files)
+                parts[_SURFACE_PART] = _SURFACE_CODEC.dumps(self._surfaces(observed))
                 self.project.cache.put_bundle(self._key(), INDEX_KIND, parts)
             self.project.save_state()
 
@@ -227,18 +239,19 @@ class EventLoopIndex:
         if stored is None:
             return False
         self._stored = stored  # kept for _build
-        self._validated = self._changed_since(stored.files, parse=_READY_PARSES)
+        self._validated = self._changed_since(stored, parse=_READY_PARSES)
         return self._validated is not None
 
-    def _changed_since(
-        self, files: dict[str, _FileRecord], parse: int | None = None
-    ) -> list[str] | None:
+    def _changed_since(self, stored: StoredIndex, parse: int | None = None) -> list[str] | None:
         """The files that changed since the index was built, when none of the changes can
         change it: same files, same text-prefilter results, no file that may edit sys.path,
-        and facts that differ at most by positions for every file the build looked at.
-        None when the index must be built again. `parse` bounds how many changed files the
-        build looked at are summarised to tell (more count as changes that matter)."""
+        and, for every file the build looked at, facts that differ at most by positions or
+        by function bodies the index does not see (`_body_edit`). None when the index must
+        be built again. `parse` bounds how many changed files the build looked at are
+        summarised to tell (more count as changes that matter)."""
         project = self.project
+        files = stored.files
+        body_edits: list[tuple[str, str]] = []
         current = project.python_files()
         if len(current) != len(files):
             return None
@@ -261,10 +274,79 @@ class EventLoopIndex:
                 if (parse is not None and parse < 0) or project.cache is None:
                     return None
                 old_interface = project.cached_interface(old_key)
-                if old_interface is None or old_interface != project.interface_of(path):
+                if old_interface is None:
                     return None
+                if old_interface != project.interface_of(path):
+                    body_edits.append((path, old_key))
             changed.append(path)
+        if body_edits and not all(self._body_edit(stored, *edit) for edit in body_edits):
+            return None
         return changed
+
+    def _body_edit(self, stored: StoredIndex, path: str, old_key: str) -> bool:
+        """Whether a file's facts changed only inside function bodies, in ways the index does
+        not see: the surface (surface.py) is the same, each of its event-loop functions has
+        the same edges in every frame the build derived them in, and reading bodies gives
+        what the build observed, where it observed anything in this file, and nothing new."""
+        surfaces = stored.surfaces()
+        old = self.project.cached_facts(old_key)
+        if surfaces is None or old is None:
+            return False
+        observations, edges = surfaces.get(path, ([], {}))
+        facts, problem, _ = self.project.summary_for(path)
+        if old[1] != problem or surface_digest(*old) != surface_digest(facts, problem):
+            return False
+        self._fresh_pass()
+        self.project.observed = {}
+        try:
+            for qualname, expected in edges.items():
+                frames = [None, *stored.arguments_for(path, qualname)]
+                variants = [variant_digest(f, self._edges_in(path, qualname, f)) for f in frames]
+                if edges_digest(variants) != expected:
+                    return False
+            for kind, qualname, detail, _ in observations:
+                self._observe_again(kind, path, qualname, detail)
+            seen = self.project.observed
+        finally:
+            self.project.observed = None
+        recorded = {
+            (kind, where, qualname, detail): digest
+            for where, (found, _) in surfaces.items()
+            for kind, qualname, detail, digest in found
+        }
+        return all(recorded.get(key) == digest for key, digest in seen.items())
+
+    def _observe_again(self, kind: str, path: str, qualname: str, detail: str) -> None:
+        """Read a body again as the build did, so that what it gives is observed."""
+        if kind == "result":
+            self.resolver.function_result(path, qualname)
+        elif kind == "item":
+            self.resolver.returned_item(path, qualname, int(detail))
+        elif kind == "scheduled":
+            with self.resolver.frame_for(None, None):
+                self._scheduled_by(path, qualname, int(detail))
+        elif kind == "background":
+            self._background_tasks_of(path, qualname)
+        else:  # "local": a router bound in a function (routes.py)
+            self.routes.is_local(path, qualname, detail)
+
+    def _edges_in(self, path: str, qualname: str, arguments: Arguments | None) -> list[Edge]:
+        with self.resolver.frame_for(None, arguments):
+            return self._edges(path, qualname)
+
+    def _fresh_pass(self) -> None:
+        """Derive afresh, so that every body read is observed (names.Resolver.forget_values)."""
+        self.resolver.forget_values()
+        self._scheduled.clear()
+
+    def _surfaces(self, observed: dict[Observation, str]) -> dict[str, SurfaceRecord]:
+        """Per file: what reading its bodies gave, and its functions' edge digests."""
+        found: dict[str, SurfaceRecord] = {}
+        for (kind, path, qualname, detail), digest in sorted(observed.items()):
+            found.setdefault(path, ([], {}))[0].append((kind, qualname, detail, digest))
+        for (path, qualname), variants in self._edge_variants.items():
+            found.setdefault(path, ([], {}))[1][qualname] = edges_digest(variants)
+        return found
 
     def _index(self, reasons: dict[tuple[str, str], Reason]) -> None:
         for (where, qualname), reason in reasons.items():
@@ -297,8 +379,10 @@ class EventLoopIndex:
         while queue:
             path, qualname, arguments = queue.popleft()
             reason = reasons[(path, qualname)]
-            with self.resolver.frame_for(None, arguments):
-                edges = self._edges(path, qualname)
+            edges = self._edges_in(path, qualname, arguments)
+            self._edge_variants.setdefault((path, qualname), []).append(
+                variant_digest(arguments, edges)
+            )
             for target, target_arguments, how in edges:
                 if target not in reasons:
                     reasons[target] = Reason(reason.handler, (*reason.via, _name(qualname)), how)
@@ -334,27 +418,33 @@ class EventLoopIndex:
         """Coroutines a threadpool handler schedules with BackgroundTasks: Starlette awaits
         them on the event loop after the response."""
         found = []
-        offloads = self.routes.kb.offloads
         for handler in handlers:
-            if handler.is_async:
+            if not handler.is_async:
+                found.extend(self._background_tasks_of(handler.path, handler.qualname))
+        return found
+
+    def _background_tasks_of(self, path: str, qualname: str) -> list[Handler]:
+        found = []
+        offloads = self.routes.kb.offloads
+        facts = self.project.facts_for(path)
+        function = facts.functions.get(qualname) if facts is not None else None
+        for site in function.calls if function is not None else ():
+            offload = offloads.get(qualified_name(self.resolver.eval(path, site.callee)))
+            if offload is None or offload.runs_in != "background":
                 continue
-            facts = self.project.facts_for(handler.path)
-            function = facts.functions.get(handler.qualname) if facts is not None else None
-            for site in function.calls if function is not None else ():
-                offload = offloads.get(
-                    qualified_name(self.resolver.eval(handler.path, site.callee))
+            task = self.resolver.eval(path, site.arg(offload.position))
+            if task is None or task[0] != "pf":
+                continue
+            task_facts = self.project.facts_for(task[1])
+            coroutine = task_facts.functions.get(task[2]) if task_facts is not None else None
+            if coroutine is not None and coroutine.is_async:
+                found.append(
+                    Handler(task[1], task[2], "background_task", True, line=coroutine.line)
                 )
-                if offload is None or offload.runs_in != "background":
-                    continue
-                task = self.resolver.eval(handler.path, site.arg(offload.position))
-                if task is None or task[0] != "pf":
-                    continue
-                task_facts = self.project.facts_for(task[1])
-                coroutine = task_facts.functions.get(task[2]) if task_facts is not None else None
-                if coroutine is not None and coroutine.is_async:
-                    found.append(
-                        Handler(task[1], task[2], "background_task", True, line=coroutine.line)
-                    )
+        # Positions left out: a body edit moves the task's line with its file, not its place.
+        self.project.observe(
+            "background", path, qualname, "", [(task.path, task.qualname) for task in found]
+        )
         return found
 
     def coroutines_reached_from(self, path: str, qualname: str) -> list[tuple[str, str]]:
@@ -441,6 +531,7 @@ class EventLoopIndex:
                     elif position == 0:
                         found.extend(self._scheduled_by(value[1], value[2], depth - 1))
         self._scheduled[key] = found
+        self.project.observe("scheduled", path, qualname, str(depth), found)
         return found
 
     def _handover(self, path: str, site: CallSite) -> str:
@@ -516,8 +607,10 @@ INDEX_KIND = "index"
 _PART_CODEC: Codec[_Part] = Codec("index-part", _Part)
 _FILES_CODEC: Codec[dict[str, _FileRecord]] = Codec("index-files", dict[str, _FileRecord])
 _ORDER_CODEC: Codec[list[tuple[str, int]]] = Codec("index-order", list[tuple[str, int]])
+_SURFACE_CODEC: Codec[dict[str, SurfaceRecord]] = Codec("index-surface", dict[str, SurfaceRecord])
 # Part names that cannot be file paths (those are absolute).
 _FILES_PART = ":files"
+_SURFACE_PART = ":surface"
 _ORDER_PART = ":order"
 _EMPTY_PART: _Part = ([], {}, {})
 _PRIORITY = {"route": 0, "websocket": 1, "middleware": 2, "dependency": 3}
@@ -608,6 +701,10 @@ class StoredIndex:
 
     def arguments_for(self, path: str, qualname: str) -> list[Arguments]:
         return self._part(path)[2].get(qualname, [])
+
+    def surfaces(self) -> dict[str, SurfaceRecord] | None:
+        """What the build recorded to tell body edits (None: a bundle without the record)."""
+        return self._bundle.part(_SURFACE_PART, _SURFACE_CODEC)
 
     def handlers(self) -> list[Handler]:
         order = self._bundle.part(_ORDER_PART, _ORDER_CODEC) or []
