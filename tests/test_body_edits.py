@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import os
+import random
+import re
 import textwrap
 import time
 from pathlib import Path
@@ -129,8 +131,8 @@ STEPS = [
     (
         "a route awaits a coroutine nothing reached",
         "app/orders.py",
-        "    return {\"ok\": True}\n\n\n@router.post",
-        "    await audit_order()\n    return {\"ok\": True}\n\n\n@router.post",
+        '    return {"ok": True}\n\n\n@router.post',
+        '    await audit_order()\n    return {"ok": True}\n\n\n@router.post',
         False,
     ),
     (
@@ -204,3 +206,55 @@ def test_what_the_steps_find_is_what_a_cold_run_finds(
     assert "app/orders.py:12:5: APL102" in report
     assert "app/service.py:12:9: APL101" in report  # SlowGateway.charge, awaited by add_order
     assert "app/service.py:27:5: APL101" in report  # audit(), started by start()
+
+
+# Statements the seeded edits insert at the top of a function body: blocking calls, calls of
+# helpers, coroutines awaited or started, locals. (text, only in an `async def`)
+_STATEMENTS = [
+    ("requests.get('http://example.com', timeout=1)", False),
+    ("time.sleep(0)", False),
+    ("start()", False),
+    ("client = gateway()", False),
+    ("made = SlowGateway()", False),
+    ("asyncio.create_task(audit())", False),
+    ("await audit()", True),
+    ("await gateway().charge()", True),
+    ("total = 1 + 2", False),
+]
+_DEF = re.compile(r"^(\s*)(async )?def \w+\(.*\):\n", re.MULTILINE)
+
+
+def _seeded_edit(root: Path, rng: random.Random) -> None:
+    name = rng.choice(["app/orders.py", "app/service.py"])
+    path = root / name
+    text = path.read_text(encoding="utf-8")
+    found = list(_DEF.finditer(text))
+    where = rng.choice(found)
+    choices = [text for text, needs_async in _STATEMENTS if where.group(2) or not needs_async]
+    line = f"{where.group(1)}    {rng.choice(choices)}\n"
+    path.write_text(text[: where.end()] + line + text[where.end() :], encoding="utf-8")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_seeded_body_edits_give_what_a_cold_run_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Random body edits (seeded): after each, the run on the cache prints what a cold run
+    prints, whether the index was kept or built again."""
+    files = {name: textwrap.dedent(text) for name, text in FILES.items()}
+    files["app/orders.py"] = "import asyncio\nimport time\n\n" + files["app/orders.py"].replace(
+        "from app.service import Gateway, gateway, start",
+        "from app.service import Gateway, SlowGateway, audit, gateway, start",
+    )
+    root = write_project(tmp_path / "p", files, config="")
+    monkeypatch.chdir(root)
+    _settle(root, 0)
+    _run()
+    rng = random.Random(seed)
+    kept = 0
+    for step in range(1, 9):
+        _seeded_edit(root, rng)
+        _settle(root, step)
+        kept += _index_holds(root)
+        assert _run() == _run("--no-cache"), (seed, step)
+    assert kept  # some edits kept the index (else this tests the rebuild alone)
