@@ -332,8 +332,32 @@ class Extractor:
                 self._bind_target(inner, item)
         elif isinstance(target, cst.StarredElement):
             self._bind_target(target.value, None)
+        elif isinstance(target, cst.Subscript):
+            self.expr(target)
+            self._bind_item(target, value)
         else:
             self.expr(target)
+
+    def _bind_item(self, target: cst.Subscript, value: Ref | None) -> None:
+        """`workers[name] = Worker(...)`: the mapping holds that value too, so a later
+        `workers[key]` may be it (registries filled at start-up, often from a function)."""
+        if value is None or len(target.slice) != 1:
+            return
+        index = target.slice[0].slice
+        key = self.expr(index.value) if isinstance(index, cst.Index) else None
+        item: Ref = ("m", ((key if key is not None and key[0] == "str" else None, value),))
+        base = target.value
+        if isinstance(base, cst.Attribute):
+            self._bind_attribute(base, item)
+            return
+        if not isinstance(base, cst.Name):
+            return
+        function = self._current_function()
+        name = base.value
+        if function is None or name in function.locals or name in function.globals:
+            self._bind(name, item)  # the module's, a class body's or the function's own
+        elif function.param(name) is None and function.parent_scope == "":
+            self.facts.bindings.setdefault(name, []).append(item)  # a module-level registry
 
     def _bind_attribute(self, target: cst.Attribute, value: Ref | None) -> None:
         base = target.value
