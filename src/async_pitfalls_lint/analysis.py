@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,8 +304,9 @@ def _bare_name(text: str) -> str:
 _ANALYSES: dict[tuple[str, Settings], Analysis] = {}
 
 
-def analysis_for(path: Path, settings: Settings) -> Analysis:
-    root = project_root_for(path, settings)
+def analysis_for(path: Path, settings: Settings, fallbacks: Sequence[str] = ()) -> Analysis:
+    """The analysis of the file's project (`fallbacks`: see project.project_root_for)."""
+    root = project_root_for(path, settings, fallbacks)
     key = (os.path.abspath(root), settings)
     analysis = _ANALYSES.get(key)
     if analysis is None:

@@ -20,6 +20,7 @@ from async_pitfalls_lint.analysis import Analysis, analysis_for
 from async_pitfalls_lint.config import SCOPES, ConfigError, Settings, load_settings
 from async_pitfalls_lint.flake8_options import PluginOptions, StoreTrue, read_options
 from async_pitfalls_lint.output.text import fix_marker
+from async_pitfalls_lint.project import fallback_roots
 from async_pitfalls_lint.results import ResultStore
 from async_pitfalls_lint.source import SourceProblem, decode_source
 
@@ -128,7 +129,7 @@ class Plugin:
         except ConfigError as error:
             yield self._failure(f"configuration error: {error}")
             return
-        analysis = analysis_for(path, settings)
+        analysis = analysis_for(path, settings, fallback_roots())
         saved = _saved_text(path)
         if isinstance(saved, SourceProblem):
             yield self._failure(str(saved))  # flake8 read it with a fallback; Python would not

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -679,10 +680,29 @@ def _unreadable(path: str) -> str:
     return "cannot read file"
 
 
-def project_root_for(path: Path, settings: Settings) -> Path:
+def project_root_for(path: Path, settings: Settings, fallbacks: Sequence[str] = ()) -> Path:
+    """The folder of the nearest project marker above the file; without one, the first of
+    `fallbacks` (folders the user named: the folders given to check, the working folder) that
+    holds the file, so that the modules of an application without pyproject.toml or .git
+    still resolve each other; else the file's own folder."""
     if settings.project_root:
         return Path(settings.project_root)
     root = find_project_root(path.resolve() if path.exists() else Path(os.path.abspath(path)))
     if root is not None:
         return root
+    absolute = os.path.abspath(path)
+    for folder in fallbacks:
+        if absolute.startswith(folder.rstrip(os.sep) + os.sep):
+            return Path(folder)
     return path.parent if not path.is_dir() else path
+
+
+def fallback_roots(folders: Iterable[str | os.PathLike[str]] = ()) -> tuple[str, ...]:
+    """The folders `project_root_for` falls back on: the given ones (outermost first), then
+    the working folder, never the home folder or a filesystem root (too much to walk)."""
+    home = os.path.abspath(os.path.expanduser("~"))
+    found: list[str] = []
+    for folder in [*sorted({os.path.abspath(f) for f in folders}, key=len), os.getcwd()]:
+        if folder not in found and folder != home and os.path.dirname(folder) != folder:
+            found.append(folder)
+    return tuple(found)

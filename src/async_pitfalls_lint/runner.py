@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,7 +22,7 @@ from async_pitfalls_lint.config import Settings
 from async_pitfalls_lint.files import display_path, iter_python_files
 from async_pitfalls_lint.model import FileProblem, FileResult, Finding, ProjectInfo
 from async_pitfalls_lint.progress import ProgressLine
-from async_pitfalls_lint.project import FACTS_CODEC, summarise_file
+from async_pitfalls_lint.project import FACTS_CODEC, fallback_roots, summarise_file
 from async_pitfalls_lint.report import INTERNAL_ERROR_PREFIX, Report
 from async_pitfalls_lint.results import ResultStore
 from async_pitfalls_lint.suppression import remove_suppressed
@@ -38,12 +38,12 @@ class StdinInput:
 
 
 def group_by_project(
-    files: Iterable[Path], settings: Settings
+    files: Iterable[Path], settings: Settings, fallbacks: Sequence[str] = ()
 ) -> list[tuple[Analysis, list[Path]]]:
     """Files grouped by the project (and so the shared analysis state) they belong to."""
     groups: dict[int, tuple[Analysis, list[Path]]] = {}
     for file in files:
-        analysis = analysis_for(file, settings)
+        analysis = analysis_for(file, settings, fallbacks)
         groups.setdefault(id(analysis), (analysis, []))[1].append(file)
     return list(groups.values())
 
@@ -62,7 +62,8 @@ def check_files(
     files = list(iter_python_files(paths, settings.exclude))
     done = 0
     line = ProgressLine(progress, len(files))
-    for analysis, group in group_by_project(files, settings):
+    folders = fallback_roots(path for path in paths if os.path.isdir(path))
+    for analysis, group in group_by_project(files, settings, folders):
         report.projects.append(project_info(analysis))
         run_key = _run_key(analysis, group)
         cached = _load_run(analysis, run_key)
@@ -172,7 +173,7 @@ def _rebase_chains(analysis: Analysis, findings: list[Finding]) -> list[Finding]
 def _check_stdin(stdin: StdinInput, settings: Settings) -> FileResult:
     path = Path(os.path.abspath(stdin.filename))
     try:
-        analysis = analysis_for(path, settings)
+        analysis = analysis_for(path, settings, fallback_roots())
         analysis.project.set_content(os.fspath(path), stdin.text.encode("utf-8"))
         result = analysis.check(os.fspath(path), stdin.filename)
     except Exception as error:  # reported like any file the analyser failed on
