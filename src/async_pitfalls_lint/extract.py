@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import Any, cast
 
@@ -408,9 +408,16 @@ class Extractor:
         finally:
             del self._conditions[known:]
 
-    @contextmanager
-    def _memoising(self) -> Iterator[None]:
+    def _memoising(self) -> AbstractContextManager[None]:
         """Mark every call and property read recorded inside as on a cache's fill path."""
+        return self._marking("memoised")
+
+    def _running_once(self) -> AbstractContextManager[None]:
+        """Mark every call and property read recorded inside as run once (CallSite.once)."""
+        return self._marking("once")
+
+    @contextmanager
+    def _marking(self, flag: str) -> Iterator[None]:
         function = self._current_function()
         calls = len(self._sink)
         reads = len(function.property_reads) if function is not None else 0
@@ -418,9 +425,9 @@ class Extractor:
             yield
         finally:
             for site in self._sink[calls:]:
-                site.memoised = True
+                setattr(site, flag, True)
             for site in function.property_reads[reads:] if function is not None else ():
-                site.memoised = True
+                setattr(site, flag, True)
 
     def _block(self, block: cst.BaseSuite) -> None:
         saved = self._block_path
@@ -583,12 +590,10 @@ class Extractor:
     def _if(self, node: cst.If) -> None:
         function = self._current_function()
         lazy_global = function is not None and _initialises_global_once(node, function.globals)
-        if lazy_global and function is not None:
-            calls, reads = len(self._sink), len(function.property_reads)
+        if (lazy_global or _installs_when_missing(node.test)) and function is not None:
             self.expr(node.test)
-            self._block(node.body)
-            for site in (*self._sink[calls:], *function.property_reads[reads:]):
-                site.once = True
+            with self._running_once():
+                self._block(node.body)
             if node.orelse is not None:
                 self._generic_child(node.orelse)
             return
@@ -669,7 +674,11 @@ class Extractor:
                 self.expr(handler.type)
             if handler.name is not None:
                 self._bind_target(handler.name.name, None)
-            self._block(handler.body)
+            if _catches_missing_module(handler.type) and self._current_function() is not None:
+                with self._running_once():  # installing or loading a missing dependency
+                    self._block(handler.body)
+            else:
+                self._block(handler.body)
         if node.orelse is not None:
             self._block(node.orelse.body)
         if node.finalbody is not None:
@@ -1263,6 +1272,38 @@ def _suite_ends(suite: cst.BaseSuite) -> bool:
     if type(suite) is cst.SimpleStatementSuite:
         return _ends_block(suite)
     return any(_ends_block(statement) for statement in suite.body)
+
+
+_MISSING_MODULE = ("ImportError", "ModuleNotFoundError")
+
+
+def _installs_when_missing(test: cst.BaseExpression) -> bool:
+    """`if not importlib.util.find_spec(pkg):` or `if find_spec(pkg) is None:`: the branch
+    installs (or reports) a missing package, and runs once at most."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _finds_spec(test.expression)
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        return (
+            isinstance(target.operator, cst.Is)
+            and isinstance(target.comparator, cst.Name)
+            and target.comparator.value == "None"
+            and _finds_spec(test.left)
+        )
+    return False
+
+
+def _finds_spec(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and (_dotted(node.func) or "").endswith("find_spec")
+
+
+def _catches_missing_module(kind: cst.BaseExpression | None) -> bool:
+    """`except ImportError:` (or ModuleNotFoundError, alone or in a tuple)."""
+    if isinstance(kind, cst.Tuple):
+        return bool(kind.elements) and all(
+            _catches_missing_module(element.value) for element in kind.elements
+        )
+    return kind is not None and (_dotted(kind) or "").rsplit(".", 1)[-1] in _MISSING_MODULE
 
 
 def _initialises_global_once(node: cst.If, globals_: set[str]) -> bool:

@@ -66,7 +66,9 @@ class CallSite:
     consumed: bool = False
     # An attribute read (`db.status`): a call only when it names a project `@property`.
     property_read: bool = False
-    # Under `if GLOBAL is None:` that assigns GLOBAL (`global GLOBAL` declared): runs once.
+    # Under `if GLOBAL is None:` that assigns GLOBAL (`global GLOBAL` declared), or on the path
+    # taken when a package is missing (`if not find_spec(pkg):`, `except ImportError:`): runs
+    # once at most.
     once: bool = False
     # On the fill path of a cache: under `if X is None:`/`if not X:`/`if k not in X:` that
     # assigns X (a name, `self._x`, `cache[k]`), or after `if X is not None: return X`.
