@@ -47,7 +47,7 @@ class FileState(NamedTuple):
     key: str  # content key
     size: int
     data: bytes | None  # the bytes, when they had to be read
-    scan: ScanRow
+    scan: str  # what the text prefilters saw, packed (pack_scan): the table's own string
     interface: str  # the digest of its facts without positions, "" when not known
 
 
@@ -57,6 +57,16 @@ def pack_scan(scan: ScanRow) -> str:
     candidate, framework, asynchronous, bases, launch, imports = scan
     flags = "".join("1" if flag else "0" for flag in (candidate, framework, asynchronous, launch))
     return f"{flags}|{','.join(bases)}|{','.join(imports)}"
+
+
+def valid_scan(packed: str) -> bool:
+    """Whether a string has the shape pack_scan gives (a damaged table row does not)."""
+    return (
+        len(packed) >= 6
+        and packed[4] == "|"
+        and packed.count("|") == 2
+        and not packed[:4].strip("01")
+    )
 
 
 def unpack_scan(packed: str) -> ScanRow | None:
@@ -147,10 +157,9 @@ class FileTable:
             return None
         mtime, size, _ = stamp
         row, written = self._row(path)
-        if row is not None and row[:3] == stamp and mtime + _RACY_NS < written:
-            scan = unpack_scan(row[4])
-            if scan is not None:
-                return FileState(row[3], size, None, scan, row[5])
+        trusted = row is not None and row[:3] == stamp and mtime + _RACY_NS < written
+        if trusted and row is not None and valid_scan(row[4]):
+            return FileState(row[3], size, None, row[4], row[5])
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
@@ -159,11 +168,11 @@ class FileTable:
         self.hashed += 1
         key = content_key(data)
         same = row is not None and row[3] == key
-        known = unpack_scan(row[4]) if row is not None and same else None
-        scan = known if known is not None else self._scanner(data)
+        known = row[4] if row is not None and same and valid_scan(row[4]) else None
+        scan = known if known is not None else pack_scan(self._scanner(data))
         interface = row[5] if row is not None and same else ""
         if len(data) == size:  # not rewritten while we read it
-            new = (*stamp, key, pack_scan(scan), interface)
+            new = (*stamp, key, scan, interface)
             # A racy row that has settled is written again, with a later stamp, to be trusted.
             if row != new or time.time_ns() > mtime + _RACY_NS:
                 self._recent[path] = new

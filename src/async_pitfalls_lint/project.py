@@ -19,7 +19,7 @@ from async_pitfalls_lint.codec import Codec, CodecError
 from async_pitfalls_lint.config import Settings, find_project_root
 from async_pitfalls_lint.facts import ModuleFacts
 from async_pitfalls_lint.files import clear_walk_cache, iter_launch_files, python_file_paths
-from async_pitfalls_lint.filestate import FileState, FileTable, ScanRow, pack_scan
+from async_pitfalls_lint.filestate import FileState, FileTable, ScanRow, pack_scan, unpack_scan
 from async_pitfalls_lint.roots import (
     ROOTS_CODEC,
     SourceRoot,
@@ -278,7 +278,7 @@ class Project:
         override = self._overrides.get(path)
         if override is not None:
             return FileState(
-                content_key(override), len(override), override, _scan_row(override), ""
+                content_key(override), len(override), override, pack_scan(_scan_row(override)), ""
             )
         return self.files.state(path)
 
@@ -393,7 +393,7 @@ class Project:
         found = self._state(path)
         if found is None:
             return "unreadable"
-        if not found.scan[0]:
+        if found.scan[0] != "1":  # not a candidate
             return "k" + found.key
         if found.interface:
             return "i" + found.interface
@@ -421,7 +421,8 @@ class Project:
         known = self._scans.get(path)
         if known is None:
             found = self._state(path)
-            known = _from_row(found.scan) if found is not None else _NO_TEXT
+            row = unpack_scan(found.scan) if found is not None else None
+            known = _from_row(row) if row is not None else _NO_TEXT
             self._scans[path] = known
         return known
 
@@ -444,7 +445,9 @@ class Project:
         return f"{kind}-{digest.hexdigest()}"
 
     def scan_digest(self, path: str) -> str:
-        return scan_digest(self._scan(path))
+        """What the text prefilters saw in the file (scan_digest), from the file table."""
+        found = self._state(path)
+        return found.scan if found is not None else scan_digest(_NO_TEXT)
 
     def is_candidate(self, path: str) -> bool:
         """Whether the file may register or contain event-loop code (a cheap text check)."""
@@ -525,11 +528,13 @@ class Project:
         """What detected roots depend on: the layout and launch files, what the prefilters
         saw in each Python file, and the content of those that may edit sys.path."""
         digest = hashlib.blake2b(self.layout_key("roots").encode(), digest_size=20)
+        lines = []
         for path in self.python_files():
-            scan = self._scan(path)
-            digest.update(f"{path}\0{scan_digest(scan)}\n".encode())
-            if scan.launch_hint:
-                digest.update(f"{self.file_key(path)}\n".encode())
+            packed = self.scan_digest(path)
+            lines.append(f"{path}\0{packed}\n")
+            if packed[3] == "1":  # the launch-hint flag (pack_scan)
+                lines.append(f"{self.file_key(path)}\n")
+        digest.update("".join(lines).encode())
         return f"roots-{digest.hexdigest()}"
 
     def display(self, path: str) -> str:
