@@ -504,6 +504,26 @@ class Extractor:
             function.guarded.append(name)
         return ("g", name, kind, literal)
 
+    def _note_forwarded(self, node: cst.Call) -> None:
+        """`validate_email(email, check_deliverability=check_deliverability)`: a parameter with
+        a literal default handed on under its own name is bound from call sites like a guarded
+        one, so the literal a caller passes (or the default) is known where it is used."""
+        function = self._current_function()
+        if function is None:
+            return
+        for arg in node.args:
+            if (
+                arg.keyword is not None
+                and isinstance(arg.value, cst.Name)
+                and arg.value.value == arg.keyword.value
+            ):
+                name = arg.value.value
+                param = function.param(name)
+                default = param.default if param is not None else None
+                literal = default is not None and default[0] in ("lit", "str", "none")
+                if literal and name not in function.locals and name not in function.guarded:
+                    function.guarded.append(name)
+
     def _guards(self) -> tuple[Ref, ...]:
         return tuple(condition for condition in self._conditions if condition[0] == "g")
 
@@ -944,6 +964,7 @@ class Extractor:
                 kwargs.append((arg.keyword.value, value))
             elif not arg.star:
                 args.append(value)
+        self._note_forwarded(node)
         site = CallSite(callee, tuple(args), tuple(kwargs), awaited)
         site.splat = any(arg.star for arg in node.args)
         site.guards = self._guards()

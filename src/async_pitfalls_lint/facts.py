@@ -129,7 +129,8 @@ class FunctionFacts:
     # Attribute reads in the body (`self.group`, `db.status`), kept apart from the calls: only
     # the classifier looks at them, for project properties whose getter blocks.
     property_reads: list[CallSite] = field(default_factory=list)
-    # Parameters that guards of its calls test (`if not cache:`), bound from call sites.
+    # Parameters that guards of its calls test (`if not cache:`), or that it hands on under
+    # their own name with a literal default (`flag=flag`), bound from call sites.
     guarded: list[str] = field(default_factory=list)
 
     def param(self, name: str) -> Param | None:

@@ -36,6 +36,9 @@ class BlockingEntry:
     fix: str
     what: str = ""
     on_handle: bool = False  # a call on a file handle: on an in-memory buffer it is no I/O
+    # Keyword arguments whose literal value makes the call harmless (`check_deliverability`
+    # = False): written so, the call does not block; left out or computed, it may.
+    unless: tuple[tuple[str, object], ...] = ()
     in_libraries: bool = True  # whether reaching it inside a library's code means blocking
     gil: str = ""  # CPU work only: GIL_HOLDS or GIL_RELEASES while it runs
 
@@ -165,6 +168,7 @@ class KnowledgeBase:
             fix=str(raw.get("fix", "none")),
             what=str(raw.get("what", "")),
             on_handle=bool(raw.get("on_handle", False)),
+            unless=tuple(sorted((str(k), v) for k, v in raw.get("unless", {}).items())),
             in_libraries=bool(raw.get("in_libraries", True)),
             gil=str(raw.get("gil", "")),
             plain_def=bool(raw.get("plain_def", False)),

@@ -141,7 +141,7 @@ class CallClassifier:
                 return NOTHING
             entry = self.kb.blocking(value[1])
             if entry is not None:
-                if self.library_code and not entry.in_libraries:
+                if (self.library_code and not entry.in_libraries) or _disarmed(entry, site):
                     return NOTHING
                 return Classified("blocking", value, entry, value[1])
             return self._inferred(value, site)
@@ -150,7 +150,7 @@ class CallClassifier:
                 return self._inferred(value, site)
             entry = self.kb.blocking_method(value[1], value[2])
             if entry is not None:
-                if self.library_code and not entry.in_libraries:
+                if (self.library_code and not entry.in_libraries) or _disarmed(entry, site):
                     return NOTHING
                 return Classified("blocking", value, entry, qualified_name(value))
             return self._inferred(value, site)
@@ -402,6 +402,8 @@ class CallClassifier:
             if literals and _ruled_out(site, function, literals):
                 continue  # in a branch the caller's literal arguments never take
             found = self.classify(path, site, depth)
+            if found.entry is not None and literals and _disarmed_by(found.entry, site, literals):
+                continue  # the caller's literal (or the default) makes the call harmless
             if found.kind == "blocking" and found.entry is not None:
                 if found.entry.category not in chains:
                     label = ref_text(site.callee)
@@ -539,3 +541,26 @@ def _runs_when_called(function: FunctionFacts) -> bool:
 def _decorator_label(qualname: str) -> str:
     """`with_session.<locals>.wrapper` -> `with_session`: the decorator, as the user wrote it."""
     return qualname.split("#", 1)[0].split(".<locals>", 1)[0]
+
+
+def _disarmed(entry: BlockingEntry, site: CallSite) -> bool:
+    """Whether the call passes a literal that makes it harmless (the entry's `unless`)."""
+    return _disarmed_by(entry, site, {})
+
+
+def _disarmed_by(entry: BlockingEntry, site: CallSite, literals: dict[str, Value]) -> bool:
+    """The same, with the literals the caller gave the function's parameters: a parameter
+    handed on as the keyword (`check_deliverability=check_deliverability`) counts as its
+    literal."""
+    for keyword, harmless in entry.unless:
+        passed = site.arg(-1, keyword)
+        if passed is not None and passed[0] == "n":
+            passed = literals.get(passed[2])
+        if (
+            passed is not None
+            and passed[0] in ("lit", "str")
+            and type(passed[1]) is type(harmless)
+            and passed[1] == harmless
+        ):
+            return True
+    return False
