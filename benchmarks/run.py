@@ -211,18 +211,17 @@ class Run:
     stdout: str = ""
 
 
-# Installed tools run from byte-code, as they do for users: a shell that sets
-# PYTHONDONTWRITEBYTECODE would make every measured run compile its Python modules afresh.
-_MEASURED_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
 def measure(cmd: list[str | Path], cwd: Path | None = None, ok: tuple[int, ...] = (0, 1)) -> Run:
     import psutil
 
     args = [str(part) for part in cmd]
     started = time.perf_counter()
+    # Installed tools run from byte-code, as they do for users: a shell that sets
+    # PYTHONDONTWRITEBYTECODE would make every measured run compile its modules afresh. Read
+    # at each run: main() points XDG_CACHE_HOME into the workdir after import.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     process = subprocess.Popen(
-        args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_MEASURED_ENV
+        args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
     peak = 0
     chunks: list[bytes] = []
