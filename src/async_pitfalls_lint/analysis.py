@@ -266,6 +266,7 @@ class Analysis:
             category,
             callee=chain.resolved,
             chain=chain.steps,
+            also=chain.others,
         )
 
 

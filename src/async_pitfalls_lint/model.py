@@ -57,6 +57,9 @@ class Finding:
     fix: Fix | None = None
     fix_unavailable: str = ""
     function: str = ""  # qualified name of the event-loop function the finding is in
+    # For helper findings: the helper's other blocking calls of the same category, each at
+    # its own location (the chain shows the first).
+    also: tuple[ChainStep, ...] = ()
 
     @property
     def line(self) -> int:

@@ -48,6 +48,9 @@ class Chain:
     # blocks when the callee is chosen at run time, and a note (a memoised helper).
     via: str = ""
     note: str = ""
+    # The other blocking calls of the same category below the entered call (their own
+    # location each, a few at most): fixing the first alone would not unblock the helper.
+    others: tuple[ChainStep, ...] = ()
 
     @property
     def category(self) -> str:
@@ -405,20 +408,26 @@ class CallClassifier:
             if found.entry is not None and literals and _disarmed_by(found.entry, site, literals):
                 continue  # the caller's literal (or the default) makes the call harmless
             if found.kind == "blocking" and found.entry is not None:
-                if found.entry.category not in chains:
-                    label = ref_text(site.callee)
-                    if found.provenance:  # a library call judged from its source
-                        label = f"{label} ({found.provenance})"
-                    step = ChainStep(label, display, site.line, site.column + 1)
-                    chains[found.entry.category] = Chain((step,), found.entry, found.resolved)
+                label = ref_text(site.callee)
+                if found.provenance:  # a library call judged from its source
+                    label = f"{label} ({found.provenance})"
+                step = ChainStep(label, display, site.line, site.column + 1)
+                category = found.entry.category
+                if category not in chains:
+                    chains[category] = Chain((step,), found.entry, found.resolved)
+                else:
+                    chains[category] = _with_others(chains[category], (step,))
             elif found.kind == "helper":
                 for chain in found.chains:
                     if chain.category not in chains:
                         label = chain.entered_by(ref_text(site.callee))
                         step = ChainStep(label, display, site.line, site.column + 1)
                         chains[chain.category] = Chain(
-                            (step, *chain.steps), chain.entry, chain.resolved
+                            (step, *chain.steps), chain.entry, chain.resolved, others=chain.others
                         )
+                    else:
+                        leaves = (chain.steps[-1], *chain.others)
+                        chains[chain.category] = _with_others(chains[chain.category], leaves)
         return chains
 
     def _literals_for(self, path: str, function: FunctionFacts) -> dict[str, Value]:
@@ -541,6 +550,19 @@ def _runs_when_called(function: FunctionFacts) -> bool:
 def _decorator_label(qualname: str) -> str:
     """`with_session.<locals>.wrapper` -> `with_session`: the decorator, as the user wrote it."""
     return qualname.split("#", 1)[0].split(".<locals>", 1)[0]
+
+
+_MAX_OTHERS = 8
+
+
+def _with_others(chain: Chain, leaves: tuple[ChainStep, ...]) -> Chain:
+    """The chain, with more blocking calls of its category noted (each once, a few at most)."""
+    known = {chain.steps[-1], *chain.others}
+    added = [leaf for leaf in leaves if leaf not in known]
+    if not added or len(chain.others) >= _MAX_OTHERS:
+        return chain
+    others = (*chain.others, *dict.fromkeys(added))[:_MAX_OTHERS]
+    return dataclasses.replace(chain, others=others)
 
 
 def _disarmed(entry: BlockingEntry, site: CallSite) -> bool:

@@ -46,8 +46,20 @@ def finding_to_dict(
             {"label": step.label, "path": step.path, "line": step.line, "column": step.column}
             for step in finding.chain
         ],
+        **_also(finding),
         "fix": fix,
         **_root_cause(finding, causes),
+    }
+
+
+def _also(finding: Finding) -> dict[str, Any]:
+    if not finding.also:
+        return {}
+    return {
+        "also": [
+            {"label": step.label, "path": step.path, "line": step.line, "column": step.column}
+            for step in finding.also
+        ]
     }
 
 

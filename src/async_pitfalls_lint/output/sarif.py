@@ -83,6 +83,12 @@ def _step_location(index: int, step: ChainStep) -> dict[str, Any]:
     }
 
 
+def _also_location(index: int, step: ChainStep) -> dict[str, Any]:
+    located = _step_location(index, step)
+    located["message"] = {"text": f"also blocks: {step.label}"}
+    return located
+
+
 def _shared_site_location(index: int, other: Finding, cause: RootCause) -> dict[str, Any]:
     return {
         "id": index,
@@ -127,6 +133,10 @@ def result(
         entry["properties"]["callee"] = finding.callee
     if finding.chain:
         related = [_step_location(index, step) for index, step in enumerate(finding.chain, start=1)]
+        related.extend(
+            _also_location(len(related) + index, step)
+            for index, step in enumerate(finding.also, start=1)
+        )
         key = root_key(finding)
         cause = causes.get(key) if causes is not None and key is not None else None
         if cause is not None:

@@ -117,6 +117,9 @@ def diagnostic(
     information = None
     if related and finding.chain:
         information = [chain_location(step, root, lines_of) for step in finding.chain]
+        information += [
+            chain_location(step, root, lines_of, "also blocks:") for step in finding.also
+        ]
     return types.Diagnostic(
         range=types.Range(start, end),
         message=finding.message,
@@ -130,7 +133,7 @@ def diagnostic(
 
 
 def chain_location(
-    step: ChainStep, root: str, lines_of: Callable[[str], Lines | None]
+    step: ChainStep, root: str, lines_of: Callable[[str], Lines | None], verb: str = "calls"
 ) -> types.DiagnosticRelatedInformation:
     """One step of a chain: where it calls what. Step columns are 1-based code points."""
     path = os.path.normpath(os.path.join(root, step.path))
@@ -145,7 +148,7 @@ def chain_location(
         where = types.Range(target.position(line, column), target.position(line, end))
     return types.DiagnosticRelatedInformation(
         location=types.Location(uri=Path(path).as_uri(), range=where),
-        message=f"calls {step.label}",
+        message=f"{verb} {step.label}",
     )
 
 
