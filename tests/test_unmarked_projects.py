@@ -54,8 +54,8 @@ def unmarked(tmp_path: Path) -> Path:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text), encoding="utf-8")
-    if find_project_root(root) is not None:  # pragma: no cover - a marker above the temp dir
-        pytest.skip(f"a project marker above {root} makes it part of that project")
+    # The premise of these tests: nothing above the temporary folder marks a project.
+    assert find_project_root(root) is None, f"a project marker above {root}"
     return root
 
 
