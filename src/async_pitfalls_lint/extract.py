@@ -344,8 +344,10 @@ class Extractor:
         if value is None or len(target.slice) != 1:
             return
         index = target.slice[0].slice
-        key = self.expr(index.value) if isinstance(index, cst.Index) else None
-        item: Ref = ("m", ((key if key is not None and key[0] == "str" else None, value),))
+        # The literal key only: `self.expr(target)` already recorded what the index calls.
+        written = index.value if isinstance(index, cst.Index) else None
+        key = self._string(written) if isinstance(written, cst.SimpleString) else None
+        item: Ref = ("m", ((key, value),))
         base = target.value
         if isinstance(base, cst.Attribute):
             self._bind_attribute(base, item)

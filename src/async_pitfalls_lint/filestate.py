@@ -59,6 +59,14 @@ def pack_scan(scan: ScanRow) -> str:
     return f"{flags}|{','.join(bases)}|{','.join(imports)}"
 
 
+_FLAGS = ("candidate", "framework", "asynchronous", "launch")  # their order in pack_scan
+
+
+def scan_flag(packed: str, flag: str) -> bool:
+    """One flag of a packed scan (`candidate`, `framework`, `asynchronous` or `launch`)."""
+    return packed[_FLAGS.index(flag)] == "1"
+
+
 def valid_scan(packed: str) -> bool:
     """Whether a string has the shape pack_scan gives (a damaged table row does not)."""
     return (

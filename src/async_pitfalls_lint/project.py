@@ -19,7 +19,14 @@ from async_pitfalls_lint.codec import Codec, CodecError
 from async_pitfalls_lint.config import Settings, find_project_root
 from async_pitfalls_lint.facts import ModuleFacts
 from async_pitfalls_lint.files import clear_walk_cache, iter_launch_files, python_file_paths
-from async_pitfalls_lint.filestate import FileState, FileTable, ScanRow, pack_scan, unpack_scan
+from async_pitfalls_lint.filestate import (
+    FileState,
+    FileTable,
+    ScanRow,
+    pack_scan,
+    scan_flag,
+    unpack_scan,
+)
 from async_pitfalls_lint.roots import (
     ROOTS_CODEC,
     SourceRoot,
@@ -393,7 +400,7 @@ class Project:
         found = self._state(path)
         if found is None:
             return "unreadable"
-        if found.scan[0] != "1":  # not a candidate
+        if not scan_flag(found.scan, "candidate"):
             return "k" + found.key
         if found.interface:
             return "i" + found.interface
@@ -532,7 +539,7 @@ class Project:
         for path in self.python_files():
             packed = self.scan_digest(path)
             lines.append(f"{path}\0{packed}\n")
-            if packed[3] == "1":  # the launch-hint flag (pack_scan)
+            if scan_flag(packed, "launch"):
                 lines.append(f"{self.file_key(path)}\n")
         digest.update("".join(lines).encode())
         return f"roots-{digest.hexdigest()}"

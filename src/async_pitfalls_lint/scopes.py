@@ -288,9 +288,9 @@ class EventLoopIndex:
         not see: the surface (surface.py) is the same, each of its event-loop functions has
         the same edges in every frame the build derived them in, and reading bodies gives
         what the build observed, where it observed anything in this file, and nothing new."""
-        surfaces = stored.surfaces()
+        surfaces, recorded = stored.surfaces(), stored.observations()
         old = self.project.cached_facts(old_key)
-        if surfaces is None or old is None:
+        if surfaces is None or recorded is None or old is None:
             return False
         observations, edges = surfaces.get(path, ([], {}))
         facts, problem, _ = self.project.summary_for(path)
@@ -309,11 +309,6 @@ class EventLoopIndex:
             seen = self.project.observed
         finally:
             self.project.observed = None
-        recorded = {
-            (kind, where, qualname, detail): digest
-            for where, (found, _) in surfaces.items()
-            for kind, qualname, detail, digest in found
-        }
         return all(recorded.get(key) == digest for key, digest in seen.items())
 
     def _observe_again(self, kind: str, path: str, qualname: str, detail: str) -> None:
@@ -661,6 +656,9 @@ class StoredIndex:
         self._reasons: dict[str, dict[str, Reason]] = {}
         self._moved: set[str] = set()
         self._project: Project | None = None
+        self._surfaces: dict[str, SurfaceRecord] | None = None
+        self._surfaces_read = False
+        self._observations: dict[Observation, str] | None = None
 
     @classmethod
     def parse(cls, bundle: Bundle) -> StoredIndex | None:
@@ -703,8 +701,25 @@ class StoredIndex:
         return self._part(path)[2].get(qualname, [])
 
     def surfaces(self) -> dict[str, SurfaceRecord] | None:
-        """What the build recorded to tell body edits (None: a bundle without the record)."""
-        return self._bundle.part(_SURFACE_PART, _SURFACE_CODEC)
+        """What the build recorded to tell body edits (None: a bundle without the record),
+        decoded once."""
+        if not self._surfaces_read:
+            self._surfaces_read = True
+            self._surfaces = self._bundle.part(_SURFACE_PART, _SURFACE_CODEC)
+        return self._surfaces
+
+    def observations(self) -> dict[Observation, str] | None:
+        """Every body read the build observed, by key (Project.observe), with its digest."""
+        surfaces = self.surfaces()
+        if surfaces is None:
+            return None
+        if self._observations is None:
+            self._observations = {
+                (kind, where, qualname, detail): digest
+                for where, (found, _) in surfaces.items()
+                for kind, qualname, detail, digest in found
+            }
+        return self._observations
 
     def handlers(self) -> list[Handler]:
         order = self._bundle.part(_ORDER_PART, _ORDER_CODEC) or []
